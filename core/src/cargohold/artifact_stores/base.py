@@ -1,0 +1,155 @@
+"""The artifact store interface: the config every store takes, the methods every store has."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import IO, Any, ClassVar, Literal
+
+from pydantic import field_validator
+
+from cargohold._paths import split_scheme
+from cargohold.components import StackComponent, StackComponentConfig, StackComponentType
+from cargohold.flavors import Flavor
+
+__all__ = ["BaseArtifactStore", "BaseArtifactStoreConfig", "BaseArtifactStoreFlavor", "FileStat", "WalkItem"]
+
+WalkItem = tuple[str, list[str], list[str]]
+
+
+@dataclass(frozen=True, slots=True)
+class FileStat:
+    """What ``stat`` returns on every store: the full path, bytes, kind and POSIX mtime (None where unknown)."""
+
+    path: str
+    size: int
+    type: Literal["file", "directory"]
+    mtime: float | None
+
+
+class BaseArtifactStoreConfig(StackComponentConfig):
+    """Every artifact store's config: a root ``path`` whose scheme the flavor supports."""
+
+    #: The URL prefixes this store accepts, e.g. ``frozenset({"s3://"})``; ``""`` means a plain local path.
+    SUPPORTED_SCHEMES: ClassVar[frozenset[str]]
+
+    path: str
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        schemes = getattr(cls, "SUPPORTED_SCHEMES", None)
+        if not schemes or not all(isinstance(s, str) and (s == "" or s.endswith("://")) for s in schemes):
+            raise TypeError(
+                f"{cls.__qualname__} must set SUPPORTED_SCHEMES to a non-empty set of prefixes such as "
+                '{"s3://"} (or {""} for local paths).'
+            )
+
+    @field_validator("path", mode="before")
+    @classmethod
+    def _check_scheme(cls, value: Any) -> Any:
+        """Strip quotes a shell left behind and refuse schemes this flavor does not serve."""
+        if not isinstance(value, str):
+            return value
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+            value = value[1:-1].strip()
+        scheme, rest = split_scheme(value)
+        schemes = cls.SUPPORTED_SCHEMES
+        if scheme not in schemes:
+            shown = ", ".join(sorted(s or "a local path" for s in schemes))
+            raise ValueError(f"path {value!r} is not supported by this artifact store; use {shown}")
+        if not rest.strip("/"):
+            raise ValueError(f"path {value!r} names no location; give a bucket, container or folder")
+        return value
+
+
+class BaseArtifactStore(StackComponent, abc.ABC):
+    """The interface every artifact store implements; every path must stay under ``config.path``.
+
+    Paths may be full (``s3://bucket/root/x``) or relative to the root (``x``); the paths a store
+    returns are always full and keep its scheme.
+    """
+
+    TYPE: ClassVar[str] = StackComponentType.ARTIFACT_STORE
+    config: BaseArtifactStoreConfig
+    #: Capability flags: conformance tests that need a capability are skipped, naming the flag.
+    supports_empty_dirs: ClassVar[bool] = True
+    atomic_rename: ClassVar[bool] = False
+    conditional_write: ClassVar[bool] = False
+
+    @property
+    def path(self) -> str:
+        """The root every operation stays under."""
+        return self.config.path
+
+    @property
+    def schemes(self) -> frozenset[str]:
+        """The URL prefixes this store answers to."""
+        return self.config.SUPPORTED_SCHEMES
+
+    @abc.abstractmethod
+    def open(self, path: str, mode: str = "r") -> IO[Any]:
+        """Open a file; a write becomes visible under its name only when closed without error."""
+
+    @abc.abstractmethod
+    def copyfile(self, src: str, dst: str, overwrite: bool = False) -> None:
+        """Copy one file; with ``overwrite=False`` an existing ``dst`` raises ``FileExistsError``."""
+
+    @abc.abstractmethod
+    def exists(self, path: str) -> bool:
+        """Whether a file or directory exists at ``path``."""
+
+    @abc.abstractmethod
+    def glob(self, pattern: str) -> list[str]:
+        """Full paths matching ``pattern`` (``*``, ``?``, ``[..]``, and ``**`` across folders), sorted."""
+
+    @abc.abstractmethod
+    def isdir(self, path: str) -> bool:
+        """Whether ``path`` is a directory."""
+
+    @abc.abstractmethod
+    def listdir(self, path: str) -> list[str]:
+        """Names of the entries directly in a directory, sorted."""
+
+    @abc.abstractmethod
+    def makedirs(self, path: str) -> None:
+        """Create a directory and its parents; an existing directory is fine."""
+
+    @abc.abstractmethod
+    def mkdir(self, path: str) -> None:
+        """Create one directory; its parent must exist."""
+
+    @abc.abstractmethod
+    def remove(self, path: str) -> None:
+        """Delete one file; a missing file raises ``FileNotFoundError``."""
+
+    @abc.abstractmethod
+    def rename(self, src: str, dst: str, overwrite: bool = False) -> None:
+        """Move a file or directory; with ``overwrite=False`` an existing ``dst`` raises ``FileExistsError``."""
+
+    @abc.abstractmethod
+    def rmtree(self, path: str) -> None:
+        """Delete a directory and everything below it; a file raises ``NotADirectoryError``."""
+
+    @abc.abstractmethod
+    def stat(self, path: str) -> FileStat:
+        """Size, type and modification time of a file or directory."""
+
+    @abc.abstractmethod
+    def walk(
+        self, top: str, topdown: bool = True, onerror: Callable[[OSError], object] | None = None
+    ) -> Iterator[WalkItem]:
+        """``(dirpath, dirnames, filenames)`` like ``os.walk``; pruning ``dirnames`` works top-down."""
+
+    @abc.abstractmethod
+    def size(self, path: str) -> int:
+        """A file's size in bytes, or the total of every file under a directory."""
+
+
+class BaseArtifactStoreFlavor(Flavor):
+    """Base of every artifact store flavor; fixes the component type."""
+
+    type: ClassVar[str] = StackComponentType.ARTIFACT_STORE
+    config_class: ClassVar[type[BaseArtifactStoreConfig]]  # type: ignore[misc]

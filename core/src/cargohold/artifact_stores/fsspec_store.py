@@ -1,0 +1,296 @@
+"""The whole artifact store interface, written once over any fsspec filesystem."""
+
+from __future__ import annotations
+
+import functools
+import io
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from typing import IO, TYPE_CHECKING, Any, ClassVar, TypeVar, cast
+
+from cargohold._paths import inside, normalize, split_scheme
+from cargohold.artifact_stores._staged import StagedFile
+from cargohold.artifact_stores.base import BaseArtifactStore, FileStat, WalkItem
+from cargohold.exceptions import CargoholdError, OutsideStoreError
+
+if TYPE_CHECKING:
+    from fsspec import AbstractFileSystem
+
+__all__ = ["FsspecArtifactStore"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+Parts = tuple[str, ...]
+_Tree = dict[str, "_Tree | None"]
+
+
+def _translated(method: F) -> F:
+    """Turn a backend's own exception types into the standard ones, keeping the original chained."""
+
+    @functools.wraps(method)
+    def wrapper(self: FsspecArtifactStore, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except (OSError, CargoholdError, ValueError, TypeError):
+            raise
+        except Exception as exc:
+            mapped = self.translate_error(exc)
+            if mapped is exc:
+                raise
+            raise mapped from exc
+
+    return cast(F, wrapper)
+
+
+class FsspecArtifactStore(BaseArtifactStore):
+    """An artifact store over an fsspec filesystem: a flavor supplies ``_make_filesystem`` and nothing else.
+
+    Backend differences live in hooks, not in copies of the interface: ``_make_filesystem``,
+    ``translate_error``, the capability flags and ``mtime_keys``.
+    """
+
+    #: Keys of ``fs.info`` that may hold a modification time, most preferred first.
+    mtime_keys: ClassVar[tuple[str, ...]] = ("mtime", "LastModified", "last_modified", "updated", "created")
+    _filesystem: AbstractFileSystem | None = None
+
+    def _make_filesystem(self) -> AbstractFileSystem:
+        """Build the fsspec filesystem from ``self.config``; called once, on first use."""
+        raise NotImplementedError(f"{type(self).__name__} must implement _make_filesystem()")
+
+    def translate_error(self, exc: Exception) -> BaseException:
+        """Map a backend exception that is not an ``OSError`` to a standard one; the default keeps it."""
+        return exc
+
+    @property
+    def filesystem(self) -> AbstractFileSystem:
+        """The fsspec filesystem, built on first use so that constructing a store costs nothing."""
+        if self._filesystem is None:
+            self._filesystem = self._make_filesystem()
+        return self._filesystem
+
+    @functools.cached_property
+    def _root(self) -> tuple[str, Parts]:
+        scheme, rest = split_scheme(self.config.path)
+        return scheme, normalize(rest) or ()
+
+    # -- paths -------------------------------------------------------------------------------------
+
+    def _parts(self, path: str) -> Parts:
+        """Normalised segments of ``path``, refused unless they lie inside the root."""
+        scheme, root = self._root
+        given_scheme, rest = split_scheme(path)
+        if given_scheme:
+            parts = normalize(rest) if given_scheme in self.schemes else None
+        else:
+            parts = normalize("/".join(root) + "/" + rest)
+        if parts is None or not inside(parts, root):
+            raise OutsideStoreError(
+                f"{path!r} is outside the artifact store root {self.config.path!r}; "
+                "use a path under the root, or a store whose root contains it."
+            )
+        return parts
+
+    def _fs_path(self, parts: Parts) -> str:
+        return cast(str, self.filesystem.root_marker) + "/".join(parts)
+
+    def _full(self, parts: Parts) -> str:
+        return self._root[0] + "/".join(parts)
+
+    def _parts_of_fs_path(self, fs_path: str) -> Parts:
+        return normalize(cast(str, self.filesystem._strip_protocol(fs_path))) or ()
+
+    def _info(self, parts: Parts) -> dict[str, Any]:
+        return cast(dict[str, Any], self.filesystem.info(self._fs_path(parts)))
+
+    def _mtime(self, info: dict[str, Any]) -> float | None:
+        for key in self.mtime_keys:
+            value = info.get(key)
+            if isinstance(value, (int, float)):
+                return float(value)
+            if isinstance(value, datetime):
+                return value.timestamp()
+            if isinstance(value, str):
+                try:
+                    return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+                except ValueError:
+                    continue
+        return None
+
+    # -- the interface -----------------------------------------------------------------------------
+
+    @_translated
+    def open(self, path: str, mode: str = "r") -> IO[Any]:
+        parts = self._parts(path)
+        binary = mode.replace("t", "") if "b" in mode else mode.replace("t", "") + "b"
+        fs_path = self._fs_path(parts)
+        if "r" in binary and self.filesystem.isdir(fs_path):
+            raise IsADirectoryError(f"{self._full(parts)!r} is a directory")
+        raw = self.filesystem.open(fs_path, binary)
+        handle = raw if "b" in mode else io.TextIOWrapper(raw, encoding="utf-8")
+        if "r" in binary:
+            return cast(IO[Any], handle)
+
+        def abort() -> None:
+            getattr(raw, "discard", lambda: None)()  # drops the upload: nothing under the final name
+            raw.closed = True  # so that close() from __del__ never commits a partial file
+
+        return cast(IO[Any], StagedFile(handle, handle.close, abort))
+
+    @_translated
+    def copyfile(self, src: str, dst: str, overwrite: bool = False) -> None:
+        src_parts, dst_parts = self._parts(src), self._parts(dst)
+        if self._info(src_parts)["type"] == "directory":
+            raise IsADirectoryError(f"{self._full(src_parts)!r} is a directory; copy its files instead")
+        if overwrite:
+            self.filesystem.cp_file(self._fs_path(src_parts), self._fs_path(dst_parts))
+        else:
+            self._copy_if_absent(src_parts, dst_parts)
+
+    def _copy_if_absent(self, src: Parts, dst: Parts) -> None:
+        """Copy without clobbering; the default streams into an exclusive ("x") write, which the
+        backend makes atomic where ``conditional_write`` is true and checks up front where not."""
+        with self.filesystem.open(self._fs_path(src), "rb") as reader:
+            with self.open(self._full(dst), "xb") as writer:
+                while chunk := reader.read(1 << 22):
+                    writer.write(chunk)
+
+    @_translated
+    def exists(self, path: str) -> bool:
+        return bool(self.filesystem.exists(self._fs_path(self._parts(path))))
+
+    @_translated
+    def glob(self, pattern: str) -> list[str]:
+        parts = self._parts(pattern)
+        _, root = self._root
+        found = (self._parts_of_fs_path(p) for p in self.filesystem.glob(self._fs_path(parts)))
+        return sorted(self._full(p) for p in found if inside(p, root))
+
+    @_translated
+    def isdir(self, path: str) -> bool:
+        return bool(self.filesystem.isdir(self._fs_path(self._parts(path))))
+
+    @_translated
+    def listdir(self, path: str) -> list[str]:
+        parts = self._parts(path)
+        info = self._info(parts)
+        if info["type"] != "directory":
+            raise NotADirectoryError(f"{self._full(parts)!r} is a file")
+        entries = self.filesystem.ls(self._fs_path(parts), detail=False)
+        names = (self._parts_of_fs_path(e) for e in entries)
+        return sorted(p[-1] for p in names if len(p) == len(parts) + 1)
+
+    @_translated
+    def makedirs(self, path: str) -> None:
+        parts = self._parts(path)
+        fs_path = self._fs_path(parts)
+        if self.filesystem.isfile(fs_path):
+            raise FileExistsError(f"{self._full(parts)!r} is a file")
+        self.filesystem.makedirs(fs_path, exist_ok=True)
+
+    @_translated
+    def mkdir(self, path: str) -> None:
+        parts = self._parts(path)
+        if self.filesystem.exists(self._fs_path(parts)):
+            raise FileExistsError(f"{self._full(parts)!r} already exists")
+        if self.supports_empty_dirs and not self.filesystem.isdir(self._fs_path(parts[:-1])):
+            raise FileNotFoundError(f"the parent of {self._full(parts)!r} does not exist; use makedirs")
+        self.filesystem.mkdir(self._fs_path(parts), create_parents=False)
+
+    @_translated
+    def remove(self, path: str) -> None:
+        parts = self._parts(path)
+        if self._info(parts)["type"] == "directory":
+            raise IsADirectoryError(f"{self._full(parts)!r} is a directory; use rmtree")
+        self.filesystem.rm_file(self._fs_path(parts))
+
+    @_translated
+    def rename(self, src: str, dst: str, overwrite: bool = False) -> None:
+        src_parts, dst_parts = self._parts(src), self._parts(dst)
+        if inside(dst_parts, src_parts):
+            raise ValueError(f"cannot move {self._full(src_parts)!r} into itself")
+        if self._info(src_parts)["type"] != "directory":
+            self.copyfile(self._full(src_parts), self._full(dst_parts), overwrite)
+            self.filesystem.rm_file(self._fs_path(src_parts))
+            return
+        if not overwrite and self.filesystem.exists(self._fs_path(dst_parts)):
+            raise FileExistsError(f"{self._full(dst_parts)!r} already exists")
+        # fs.mv(recursive=True) leaves the source behind on some backends, so move file by file.
+        for dirpath, _, files in self.walk(self._full(src_parts)):
+            below = self._parts(dirpath)[len(src_parts) :]
+            for name in files:
+                self.copyfile(self._full((*src_parts, *below, name)), self._full((*dst_parts, *below, name)), overwrite)
+        self.rmtree(self._full(src_parts))
+
+    @_translated
+    def rmtree(self, path: str) -> None:
+        parts = self._parts(path)
+        if self._info(parts)["type"] != "directory":
+            raise NotADirectoryError(f"{self._full(parts)!r} is a file; use remove")
+        fs = self.filesystem
+        files = [name for name, info in fs.find(self._fs_path(parts), detail=True).items() if info["type"] != "directory"]
+        if files:
+            fs.rm(files)
+        if self.supports_empty_dirs and fs.exists(self._fs_path(parts)):
+            fs.rm(self._fs_path(parts), recursive=True)
+        fs.invalidate_cache()
+
+    @_translated
+    def stat(self, path: str) -> FileStat:
+        parts = self._parts(path)
+        info = self._info(parts)
+        is_dir = info["type"] == "directory"
+        size = 0 if is_dir else int(info.get("size") or 0)
+        return FileStat(self._full(parts), size, "directory" if is_dir else "file", self._mtime(info))
+
+    @_translated
+    def size(self, path: str) -> int:
+        parts = self._parts(path)
+        info = self._info(parts)
+        if info["type"] != "directory":
+            return int(info.get("size") or 0)
+        found = self.filesystem.find(self._fs_path(parts), detail=True).values()
+        return sum(int(i.get("size") or 0) for i in found if i["type"] != "directory")
+
+    def walk(
+        self, top: str, topdown: bool = True, onerror: Callable[[OSError], object] | None = None
+    ) -> Iterator[WalkItem]:
+        parts = self._parts(top)
+        try:
+            tree = self._tree(parts)
+        except OSError as exc:
+            if onerror is not None:
+                onerror(exc)
+            return
+        yield from self._walk_tree(parts, tree, topdown)
+
+    @_translated
+    def _tree(self, parts: Parts) -> _Tree:
+        """The whole subtree under ``parts`` from one recursive listing: one round trip on object stores."""
+        if self._info(parts)["type"] != "directory":
+            raise NotADirectoryError(f"{self._full(parts)!r} is not a directory")
+        tree: _Tree = {}
+        for name, info in self.filesystem.find(self._fs_path(parts), withdirs=True, detail=True).items():
+            below = self._parts_of_fs_path(name)[len(parts) :]
+            if not below:
+                continue
+            node = tree
+            for segment in below[:-1]:
+                sub = node.get(segment)
+                if sub is None:  # an object store may hold both "x" and "x/y": the folder wins
+                    sub = node[segment] = {}
+                node = sub
+            if info["type"] == "directory":
+                node[below[-1]] = node.get(below[-1]) or {}
+            else:
+                node.setdefault(below[-1], None)
+        return tree
+
+    def _walk_tree(self, parts: Parts, tree: _Tree, topdown: bool) -> Iterator[WalkItem]:
+        dirs = sorted(name for name, sub in tree.items() if sub is not None)
+        files = sorted(name for name, sub in tree.items() if sub is None)
+        if topdown:
+            yield self._full(parts), dirs, files
+        for name in dirs:
+            if name in tree:
+                yield from self._walk_tree((*parts, name), cast(_Tree, tree[name]), topdown)
+        if not topdown:
+            yield self._full(parts), dirs, files

@@ -1,0 +1,52 @@
+"""The ``cargohold`` command: a click group whose subcommands load on first use, so startup stays fast."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import click
+
+from cargohold._version import __version__
+from cargohold.exceptions import CargoholdError
+
+__all__ = ["main"]
+
+#: command name -> "module:attribute"; each noun lives in its own module.
+_COMMANDS = {
+    "artifact-store": "cargohold.cli.components:artifact_store",
+    "flavor": "cargohold.cli.flavor:flavor",
+    "plugins": "cargohold.cli.plugins:plugins",
+}
+
+
+class _LazyGroup(click.Group):
+    """Imports a subcommand's module only when that subcommand runs; a plugin's component type gets a group too."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*_COMMANDS, *self.commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = _COMMANDS.get(cmd_name)
+        if target is not None:
+            module, _, attr = target.partition(":")
+            command: click.Command = getattr(importlib.import_module(module), attr)
+            return command
+        found = super().get_command(ctx, cmd_name)
+        if found is not None:
+            return found
+        from cargohold.cli.components import group_for_type
+
+        return group_for_type(cmd_name.replace("-", "_"))
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except CargoholdError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="cargohold", message="%(prog)s %(version)s")
+def main() -> None:
+    """cargohold: register artifact stores and stacks, and move artifacts through them."""

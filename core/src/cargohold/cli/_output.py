@@ -1,0 +1,27 @@
+"""Printing for every command: JSON for machines, a rich table for people (rich imported only here)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import click
+
+__all__ = ["print_json", "print_table"]
+
+
+def print_json(data: Any) -> None:
+    """Stable, indented JSON on stdout."""
+    click.echo(json.dumps(data, indent=2, sort_keys=True, default=str))
+
+
+def print_table(columns: Sequence[str], rows: Sequence[Sequence[Any]], title: str | None = None) -> None:
+    """A table on stdout; empty cells print as a dash."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(*columns, title=title, box=None, header_style="bold", pad_edge=False)
+    for row in rows:
+        table.add_row(*("-" if cell is None or cell == "" else str(cell) for cell in row))
+    Console(soft_wrap=True).print(table)

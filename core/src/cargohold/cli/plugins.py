@@ -1,0 +1,40 @@
+"""``cargohold plugins``: the installed plugin distributions, what they give, and which failed."""
+
+from __future__ import annotations
+
+import click
+
+from cargohold.cli._output import print_json, print_table
+
+__all__ = ["plugins"]
+
+
+@click.command("plugins")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def plugins(as_json: bool) -> None:
+    """Installed plugins: distribution, version, entry point, flavors, and the error of any that failed."""
+    import warnings
+
+    from cargohold.plugins import get_flavor_registry
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the failures are this command's output, not warnings
+        registry = get_flavor_registry()
+    rows = [
+        {
+            "distribution": info.distribution,
+            "version": info.version,
+            "entry_point": info.entry_point,
+            "flavors": [f"{t}:{n}" for t, n in info.flavors],
+            "error": str(info.error.reason) if info.error else None,
+            "status": info.error.kind if info.error else "ok",
+        }
+        for info in registry.plugins
+    ]
+    if as_json:
+        print_json(rows)
+        return
+    print_table(
+        ["DISTRIBUTION", "VERSION", "ENTRY POINT", "FLAVORS", "STATUS"],
+        [(r["distribution"], r["version"], r["entry_point"], ", ".join(r["flavors"]), r["status"] if not r["error"] else f"{r['status']}: {r['error']}") for r in rows],
+    )

@@ -1,0 +1,82 @@
+"""Stack components: the typed things a stack is made of, and the config each one carries."""
+
+from __future__ import annotations
+
+import uuid
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+from cargohold.secrets import REDACTED, is_secret_field
+
+__all__ = [
+    "StackComponent",
+    "StackComponentConfig",
+    "StackComponentSettings",
+    "StackComponentType",
+]
+
+
+class StackComponentType(StrEnum):
+    """The component types cargohold ships; plugins add more through ``cargohold_component_types``."""
+
+    ARTIFACT_STORE = "artifact_store"
+
+    @property
+    def cli_name(self) -> str:
+        """The command-group spelling, e.g. ``artifact-store``."""
+        return self.value.replace("_", "-")
+
+
+class _RedactedModel(BaseModel):
+    """A frozen, strict model whose secret fields never show in repr or str."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    def __repr_args__(self) -> Any:
+        fields = type(self).model_fields
+        for name, value in super().__repr_args__():
+            field = fields.get(name) if name else None
+            shown = REDACTED if field is not None and is_secret_field(field) and value is not None else value
+            yield name, shown
+
+    @classmethod
+    def secret_fields(cls) -> tuple[str, ...]:
+        """Names of the fields declared with ``SecretField``."""
+        return tuple(name for name, field in cls.model_fields.items() if is_secret_field(field))
+
+
+class StackComponentConfig(_RedactedModel):
+    """Base of every component config: validated once, immutable, unknown keys refused."""
+
+
+class StackComponentSettings(_RedactedModel):
+    """Base of per-use overrides a flavor accepts (``Flavor.settings_class``)."""
+
+
+class StackComponent:
+    """A configured component: a name, an id, the flavor it came from and its typed config."""
+
+    config: StackComponentConfig
+    settings: StackComponentSettings | None
+    #: The component type; each abstract base (e.g. ``BaseArtifactStore``) fixes it.
+    TYPE: ClassVar[str]
+
+    def __init__(
+        self,
+        config: StackComponentConfig,
+        *,
+        name: str = "",
+        id: uuid.UUID | None = None,  # noqa: A002 - the registry's word for it
+        flavor: str = "",
+        settings: StackComponentSettings | None = None,
+    ) -> None:
+        self.config = config
+        self.name = name
+        self.id = id or uuid.uuid4()
+        self.flavor = flavor
+        self.settings = settings
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r}, flavor={self.flavor!r}, config={self.config!r})"

@@ -1,0 +1,203 @@
+"""Read and write by path: each function routes its path to the store whose root contains it.
+
+The longest root wins, so two stores of one flavor with different credentials work side by side.
+Stores come from :func:`mount`, from the active stack, and, for a path no store contains, from
+an ad-hoc store of the flavor that serves its scheme (a plain local path: the local flavor).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from collections.abc import Callable, Iterator
+from typing import IO, Any
+
+from cargohold._paths import inside, normalize, split_scheme
+from cargohold.artifact_stores.base import BaseArtifactStore, FileStat, WalkItem
+from cargohold.exceptions import UnknownSchemeError
+
+__all__ = [
+    "copyfile",
+    "exists",
+    "glob",
+    "isdir",
+    "listdir",
+    "makedirs",
+    "mkdir",
+    "mount",
+    "mounted",
+    "open",
+    "remove",
+    "rename",
+    "rmtree",
+    "size",
+    "stat",
+    "store_for",
+    "unmount",
+    "walk",
+]
+
+_Route = tuple[frozenset[str], tuple[str, ...], BaseArtifactStore]
+_lock = threading.Lock()
+_routes: list[_Route] = []  # explicitly mounted, longest root first
+_adhoc: list[_Route] = []  # built on demand for paths no mounted store contains
+_stack_loaded = False
+
+
+def _route_of(store: BaseArtifactStore) -> _Route:
+    schemes = store.schemes | ({"file://"} if "" in store.schemes else set())
+    return frozenset(schemes), normalize(split_scheme(store.path)[1]) or (), store
+
+
+def mount(store: BaseArtifactStore) -> None:
+    """Route paths under ``store``'s root to it; a store mounted at the same root is replaced."""
+    route = _route_of(store)
+    with _lock:
+        _routes[:] = [r for r in _routes if not (r[1] == route[1] and r[0] & route[0])] + [route]
+        _routes.sort(key=lambda r: len(r[1]), reverse=True)
+
+
+def unmount(store: BaseArtifactStore) -> None:
+    """Stop routing to ``store``."""
+    with _lock:
+        _routes[:] = [r for r in _routes if r[2] is not store]
+
+
+def mounted() -> list[BaseArtifactStore]:
+    """The stores paths are routed to, longest root first."""
+    _load_active_stack()
+    return [r[2] for r in _routes]
+
+
+def _load_active_stack() -> None:
+    """Mount the active stack's stores the first time anything is routed."""
+    global _stack_loaded
+    if _stack_loaded:
+        return
+    _stack_loaded = True
+    from cargohold.client import mount_active_stack
+
+    mount_active_stack()
+
+
+def store_for(path: str) -> BaseArtifactStore:
+    """The store that serves ``path``."""
+    _load_active_stack()
+    scheme, rest = split_scheme(path)
+    parts = normalize(rest if scheme else os.path.abspath(rest))
+    for schemes, root, store in _routes + _adhoc:
+        if scheme in schemes and parts is not None and inside(parts, root):
+            return store
+    return _adhoc_store(scheme, parts or ())
+
+
+def _adhoc_store(scheme: str, parts: tuple[str, ...]) -> BaseArtifactStore:
+    """A store of whichever installed flavor serves ``scheme``, rooted at the bucket (or at ``/``)."""
+    from cargohold.components import StackComponentType
+    from cargohold.plugins import get_flavor_registry
+
+    flavors = [f for (t, _), f in get_flavor_registry().items() if t == StackComponentType.ARTIFACT_STORE]
+    for flavor in flavors:
+        schemes = getattr(flavor.config_class, "SUPPORTED_SCHEMES", frozenset())
+        if scheme in schemes or (scheme == "file://" and "" in schemes):
+            root = scheme + parts[0] if scheme and scheme != "file://" and parts else "/"
+            store = flavor.build({"path": root}, name=f"{flavor.name}:{root}")
+            assert isinstance(store, BaseArtifactStore)
+            with _lock:
+                _adhoc.append(_route_of(store))
+            return store
+    known = sorted({s or "plain local paths" for f in flavors for s in getattr(f.config_class, "SUPPORTED_SCHEMES", ())})
+    raise UnknownSchemeError(
+        f"No installed flavor serves {scheme or 'plain local paths'!r} (known: {', '.join(known) or 'none'}); "
+        "install the flavor's plugin, e.g. pip install cargohold-s3."
+    )
+
+
+def open(path: str, mode: str = "r") -> IO[Any]:  # noqa: A001 - the interface's name
+    """Open a file in the store that owns ``path``."""
+    return store_for(path).open(path, mode)
+
+
+def copyfile(src: str, dst: str, overwrite: bool = False) -> None:
+    """Copy a file, within one store or across stores (streamed, never whole in memory)."""
+    source, target = store_for(src), store_for(dst)
+    if source is target:
+        source.copyfile(src, dst, overwrite)
+        return
+    with source.open(src, "rb") as reader, target.open(dst, "wb" if overwrite else "xb") as writer:
+        shutil.copyfileobj(reader, writer, 1 << 22)
+
+
+def exists(path: str) -> bool:
+    """Whether ``path`` exists."""
+    return store_for(path).exists(path)
+
+
+def glob(pattern: str) -> list[str]:
+    """Full paths matching ``pattern``, sorted."""
+    return store_for(pattern).glob(pattern)
+
+
+def isdir(path: str) -> bool:
+    """Whether ``path`` is a directory."""
+    return store_for(path).isdir(path)
+
+
+def listdir(path: str) -> list[str]:
+    """Entry names in a directory, sorted."""
+    return store_for(path).listdir(path)
+
+
+def makedirs(path: str) -> None:
+    """Create a directory and its parents."""
+    store_for(path).makedirs(path)
+
+
+def mkdir(path: str) -> None:
+    """Create one directory."""
+    store_for(path).mkdir(path)
+
+
+def remove(path: str) -> None:
+    """Delete a file."""
+    store_for(path).remove(path)
+
+
+def rename(src: str, dst: str, overwrite: bool = False) -> None:
+    """Move a file or directory, within one store or across stores (copy, then delete)."""
+    source, target = store_for(src), store_for(dst)
+    if source is target:
+        source.rename(src, dst, overwrite)
+        return
+    if not source.isdir(src):
+        copyfile(src, dst, overwrite)
+        source.remove(src)
+        return
+    top = source.stat(src).path
+    for dirpath, _, files in source.walk(src):
+        relative = dirpath[len(top) :].strip("/")
+        for name in files:
+            below = f"{relative}/{name}" if relative else name
+            copyfile(f"{dirpath}/{name}", f"{dst.rstrip('/')}/{below}", overwrite)
+    source.rmtree(src)
+
+
+def rmtree(path: str) -> None:
+    """Delete a directory tree."""
+    store_for(path).rmtree(path)
+
+
+def stat(path: str) -> FileStat:
+    """Size, type and modification time."""
+    return store_for(path).stat(path)
+
+
+def size(path: str) -> int:
+    """Bytes in a file, or in every file under a directory."""
+    return store_for(path).size(path)
+
+
+def walk(top: str, topdown: bool = True, onerror: Callable[[OSError], object] | None = None) -> Iterator[WalkItem]:
+    """``os.walk`` over any store."""
+    return store_for(top).walk(top, topdown, onerror)

@@ -1,0 +1,29 @@
+"""The hooks a cargohold plugin implements, and the markers it implements them with."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    from cargohold.flavors import Flavor
+
+__all__ = ["PROJECT_NAME", "hookimpl", "hookspec"]
+
+PROJECT_NAME = "cargohold"
+hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+#: Plugins decorate their hook functions with this; they never import pluggy themselves.
+hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+
+
+@hookspec
+def cargohold_component_types() -> list[str]:
+    """Called once at discovery, before flavors; return the component type names the plugin adds."""
+    raise NotImplementedError
+
+
+@hookspec
+def cargohold_flavors() -> list[type[Flavor]]:
+    """Called once at discovery; return the Flavor classes the plugin provides."""
+    raise NotImplementedError
