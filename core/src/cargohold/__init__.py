@@ -75,7 +75,35 @@ _LAZY = {
     "SecretField": "cargohold.secrets",
 }
 
-__all__ = ["__version__", *_LAZY]
+__all__ = [
+    "PLUGIN_API_VERSION",
+    "BaseArtifactStore",
+    "BaseArtifactStoreConfig",
+    "BaseArtifactStoreFlavor",
+    "CargoholdError",
+    "FileStat",
+    "Flavor",
+    "FlavorConflictError",
+    "FlavorNotFoundError",
+    "FlavorRegistry",
+    "FsspecArtifactStore",
+    "InvalidConfigError",
+    "MissingDependencyError",
+    "OutsideStoreError",
+    "PluginError",
+    "PluginWarning",
+    "SecretField",
+    "StackComponent",
+    "StackComponentConfig",
+    "StackComponentSettings",
+    "StackComponentType",
+    "UnknownSchemeError",
+    "__version__",
+    "fileio",
+    "get_flavor_registry",
+    "hookimpl",
+    "hookspec",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -14,7 +14,7 @@ def split_scheme(path: str) -> tuple[str, str]:
 
 
 def normalize(rest: str) -> tuple[str, ...] | None:
-    """The segments a path names once ``.``, ``..`` and empty segments are resolved; None if ``..`` climbs above the top."""
+    """The segments a path names once ``.``, ``..`` and empties are resolved; None if ``..`` climbs too high."""
     parts: list[str] = []
     for part in rest.split("/"):
         if part == "..":

@@ -22,17 +22,13 @@ class CargoholdError(Exception):
 class PluginError(CargoholdError):
     """A plugin that could not be used; kept as a record and raised only in strict mode."""
 
-    def __init__(
-        self, *, distribution: str, version: str, entry_point: str, reason: str, kind: str = "failed"
-    ) -> None:
+    def __init__(self, *, distribution: str, version: str, entry_point: str, reason: str, kind: str = "failed") -> None:
         self.distribution = distribution
         self.version = version
         self.entry_point = entry_point
         self.reason = reason
         self.kind = kind
-        super().__init__(
-            f"Plugin {entry_point!r} from {distribution} {version} {kind}: {reason}"
-        )
+        super().__init__(f"Plugin {entry_point!r} from {distribution} {version} {kind}: {reason}")
 
 
 class FlavorConflictError(CargoholdError):

@@ -99,7 +99,7 @@ def _adhoc_store(scheme: str, parts: tuple[str, ...]) -> BaseArtifactStore:
 
     flavors = [f for (t, _), f in get_flavor_registry().items() if t == StackComponentType.ARTIFACT_STORE]
     for flavor in flavors:
-        schemes = getattr(flavor.config_class, "SUPPORTED_SCHEMES", frozenset())
+        schemes: frozenset[str] = getattr(flavor.config_class, "SUPPORTED_SCHEMES", frozenset())
         if scheme in schemes or (scheme == "file://" and "" in schemes):
             root = scheme + parts[0] if scheme and scheme != "file://" and parts else "/"
             store = flavor.build({"path": root}, name=f"{flavor.name}:{root}")
@@ -107,7 +107,9 @@ def _adhoc_store(scheme: str, parts: tuple[str, ...]) -> BaseArtifactStore:
             with _lock:
                 _adhoc.append(_route_of(store))
             return store
-    known = sorted({s or "plain local paths" for f in flavors for s in getattr(f.config_class, "SUPPORTED_SCHEMES", ())})
+    known = sorted(
+        {s or "plain local paths" for f in flavors for s in getattr(f.config_class, "SUPPORTED_SCHEMES", ())}
+    )
     raise UnknownSchemeError(
         f"No installed flavor serves {scheme or 'plain local paths'!r} (known: {', '.join(known) or 'none'}); "
         "install the flavor's plugin, e.g. pip install cargohold-s3."

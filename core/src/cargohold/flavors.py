@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import importlib
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -31,22 +32,22 @@ class Flavor:
 
     name: ClassVar[str]
     type: ClassVar[str]
-    config_class: ClassVar[type[StackComponentConfig]]
+    config_class: ClassVar[builtins.type[StackComponentConfig]]
     #: ``"package.module:ClassName"`` of the implementation, imported on first use.
     implementation_source: ClassVar[str]
-    settings_class: ClassVar[type[StackComponentSettings] | None] = None
+    settings_class: ClassVar[builtins.type[StackComponentSettings] | None] = None
     docs_url: ClassVar[str | None] = None
     description: ClassVar[str | None] = None
 
     @property
-    def implementation_class(self) -> type[StackComponent]:
+    def implementation_class(self) -> builtins.type[StackComponent]:
         """Import the implementation; a missing library becomes ``MissingDependencyError``."""
         module_name, _, attr = self.implementation_source.partition(":")
         try:
             module = importlib.import_module(module_name)
         except Exception as exc:  # a broken heavy library must not look like a cargohold bug
             raise MissingDependencyError(_missing_dependency_message(self, module_name, exc)) from exc
-        cls: type[StackComponent] = getattr(module, attr)
+        cls: builtins.type[StackComponent] = getattr(module, attr)
         return cls
 
     @property

@@ -108,15 +108,18 @@ class _Discovery:
         self.infos[ep.name] = info
         reason = _incompatibility(dist.requires if dist else None)
         if reason:
-            return self.record(info, reason, kind="is incompatible")
+            self.record(info, reason, kind="is incompatible")
+            return
         try:
             module = ep.load()
         except Exception as exc:
-            return self.record(info, f"import failed: {type(exc).__name__}: {exc}")
+            self.record(info, f"import failed: {type(exc).__name__}: {exc}")
+            return
         api = getattr(module, "cargohold_api_version", PLUGIN_API_VERSION)
         if api != PLUGIN_API_VERSION:
             reason = f"it targets plugin API {api!r} but cargohold {__version__} offers {PLUGIN_API_VERSION}"
-            return self.record(info, reason + "; upgrade the older of the two", kind="is incompatible")
+            self.record(info, reason + "; upgrade the older of the two", kind="is incompatible")
+            return
         self.manager.register(module, name=ep.name)
 
     def call(self, impl: Any) -> list[Any]:
@@ -160,11 +163,18 @@ class _Discovery:
                 continue
             names = " and ".join(f"{i.distribution} {i.version} (entry point {i.entry_point!r})" for _, i in claimants)
             for _, info in claimants:
-                self.record(info, f"the {key[0]} flavor {key[1]!r} is claimed by {names}; none is used until all "
-                            "but one are uninstalled or blocked with CARGOHOLD_DISABLE_PLUGINS", kind="conflicts")
+                self.record(
+                    info,
+                    f"the {key[0]} flavor {key[1]!r} is claimed by {names}; none is used until all "
+                    "but one are uninstalled or blocked with CARGOHOLD_DISABLE_PLUGINS",
+                    kind="conflicts",
+                )
         plugins = [
-            replace(info, flavors=tuple(k for k, (_, i) in sorted(flavors.items()) if i is info),
-                    error=self.errors.get(name))
+            replace(
+                info,
+                flavors=tuple(k for k, (_, i) in sorted(flavors.items()) if i is info),
+                error=self.errors.get(name),
+            )
             for name, info in self.infos.items()
         ]
         return FlavorRegistry(flavors, plugins, types)

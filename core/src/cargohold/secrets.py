@@ -34,7 +34,7 @@ class SecretReference(NamedTuple):
     key: str
 
     def __str__(self) -> str:
-        return "{{%s.%s}}" % (self.secret, self.key)
+        return f"{{{{{self.secret}.{self.key}}}}}"
 
 
 def parse_secret_reference(value: object) -> SecretReference | None:

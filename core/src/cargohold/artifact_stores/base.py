@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import builtins
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any, ClassVar, Literal
@@ -152,4 +153,4 @@ class BaseArtifactStoreFlavor(Flavor):
     """Base of every artifact store flavor; fixes the component type."""
 
     type: ClassVar[str] = StackComponentType.ARTIFACT_STORE
-    config_class: ClassVar[type[BaseArtifactStoreConfig]]  # type: ignore[misc]
+    config_class: ClassVar[builtins.type[BaseArtifactStoreConfig]]

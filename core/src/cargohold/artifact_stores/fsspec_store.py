@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import io
+import uuid
 from collections.abc import Callable, Iterator
 from datetime import datetime
-from typing import IO, TYPE_CHECKING, Any, ClassVar, TypeVar, cast
+from typing import IO, TYPE_CHECKING, Any, ClassVar, Literal, TypeVar, cast
 
 from cargohold._paths import inside, normalize, split_scheme
 from cargohold.artifact_stores._staged import StagedFile
@@ -50,6 +52,8 @@ class FsspecArtifactStore(BaseArtifactStore):
 
     #: Keys of ``fs.info`` that may hold a modification time, most preferred first.
     mtime_keys: ClassVar[tuple[str, ...]] = ("mtime", "LastModified", "last_modified", "updated", "created")
+    #: How a write stays invisible until it is finished; see ``_open_staged``.
+    write_staging: ClassVar[Literal["close", "rename"]] = "close"
     _filesystem: AbstractFileSystem | None = None
 
     def _make_filesystem(self) -> AbstractFileSystem:
@@ -76,7 +80,7 @@ class FsspecArtifactStore(BaseArtifactStore):
 
     def _parts(self, path: str) -> Parts:
         """Normalised segments of ``path``, refused unless they lie inside the root."""
-        scheme, root = self._root
+        root = self._root[1]
         given_scheme, rest = split_scheme(path)
         if given_scheme:
             parts = normalize(rest) if given_scheme in self.schemes else None
@@ -99,7 +103,12 @@ class FsspecArtifactStore(BaseArtifactStore):
         return normalize(cast(str, self.filesystem._strip_protocol(fs_path))) or ()
 
     def _info(self, parts: Parts) -> dict[str, Any]:
-        return cast(dict[str, Any], self.filesystem.info(self._fs_path(parts)))
+        try:
+            return cast(dict[str, Any], self.filesystem.info(self._fs_path(parts)))
+        except FileNotFoundError:
+            if parts == self._root[1]:  # the root always exists, even with nothing under it yet
+                return {"name": self._fs_path(parts), "type": "directory", "size": 0}
+            raise
 
     def _mtime(self, info: dict[str, Any]) -> float | None:
         for key in self.mtime_keys:
@@ -124,16 +133,58 @@ class FsspecArtifactStore(BaseArtifactStore):
         fs_path = self._fs_path(parts)
         if "r" in binary and self.filesystem.isdir(fs_path):
             raise IsADirectoryError(f"{self._full(parts)!r} is a directory")
-        raw = self.filesystem.open(fs_path, binary)
-        handle = raw if "b" in mode else io.TextIOWrapper(raw, encoding="utf-8")
         if "r" in binary:
-            return cast(IO[Any], handle)
+            raw = self.filesystem.open(fs_path, binary)
+            return cast(IO[Any], raw if "b" in mode else io.TextIOWrapper(raw, encoding="utf-8"))
+        raw, publish, abort = self._open_staged(fs_path, binary)
+        if "b" in mode:
+            return cast(IO[Any], StagedFile(raw, publish, abort))
+        text = io.TextIOWrapper(raw, encoding="utf-8", write_through=True)
 
-        def abort() -> None:
-            getattr(raw, "discard", lambda: None)()  # drops the upload: nothing under the final name
-            raw.closed = True  # so that close() from __del__ never commits a partial file
+        def publish_text() -> None:
+            text.flush()
+            publish()
 
-        return cast(IO[Any], StagedFile(handle, handle.close, abort))
+        return cast(IO[Any], StagedFile(text, publish_text, abort))
+
+    def _open_staged(self, fs_path: str, mode: str) -> tuple[Any, Callable[[], None], Callable[[], None]]:
+        """Open for writing as ``(handle, publish, abort)``; nothing shows under ``fs_path`` before publish.
+
+        ``write_staging = "close"``: object stores publish the object on close and nothing before,
+        so abort only discards the upload. ``"rename"``: for filesystems that show a file as soon as
+        it is opened, write under a hidden temporary name and move it into place on publish.
+        """
+        fs = self.filesystem
+        if self.write_staging == "close":
+            raw = fs.open(fs_path, mode)
+
+            def abort() -> None:
+                getattr(raw, "discard", lambda: None)()  # aborts a multipart or resumable upload
+                with contextlib.suppress(AttributeError):
+                    raw.closed = True  # so that close() from __del__ never commits a partial file
+
+            return raw, raw.close, abort
+        head, _, name = fs_path.rpartition("/")
+        temp = f"{head}/.{name}.{uuid.uuid4().hex[:12]}.cargohold-tmp"
+        if "x" in mode and fs.exists(fs_path):
+            raise FileExistsError(f"{fs_path!r} already exists")
+        raw = fs.open(temp, "wb")
+
+        def publish() -> None:
+            try:
+                raw.close()
+                if "x" in mode and fs.exists(fs_path):
+                    raise FileExistsError(f"{fs_path!r} already exists")
+                fs.mv(temp, fs_path)
+            finally:
+                if fs.exists(temp):
+                    fs.rm_file(temp)
+
+        def discard() -> None:
+            raw.close()
+            fs.rm_file(temp)
+
+        return raw, publish, discard
 
     @_translated
     def copyfile(self, src: str, dst: str, overwrite: bool = False) -> None:
@@ -148,25 +199,26 @@ class FsspecArtifactStore(BaseArtifactStore):
     def _copy_if_absent(self, src: Parts, dst: Parts) -> None:
         """Copy without clobbering; the default streams into an exclusive ("x") write, which the
         backend makes atomic where ``conditional_write`` is true and checks up front where not."""
-        with self.filesystem.open(self._fs_path(src), "rb") as reader:
-            with self.open(self._full(dst), "xb") as writer:
-                while chunk := reader.read(1 << 22):
-                    writer.write(chunk)
+        with self.filesystem.open(self._fs_path(src), "rb") as reader, self.open(self._full(dst), "xb") as writer:
+            while chunk := reader.read(1 << 22):
+                writer.write(chunk)
 
     @_translated
     def exists(self, path: str) -> bool:
-        return bool(self.filesystem.exists(self._fs_path(self._parts(path))))
+        parts = self._parts(path)
+        return parts == self._root[1] or bool(self.filesystem.exists(self._fs_path(parts)))
 
     @_translated
     def glob(self, pattern: str) -> list[str]:
         parts = self._parts(pattern)
         _, root = self._root
         found = (self._parts_of_fs_path(p) for p in self.filesystem.glob(self._fs_path(parts)))
-        return sorted(self._full(p) for p in found if inside(p, root))
+        return sorted(self._full(p) for p in found if inside(p, root) and p != root)
 
     @_translated
     def isdir(self, path: str) -> bool:
-        return bool(self.filesystem.isdir(self._fs_path(self._parts(path))))
+        parts = self._parts(path)
+        return parts == self._root[1] or bool(self.filesystem.isdir(self._fs_path(parts)))
 
     @_translated
     def listdir(self, path: str) -> list[str]:
@@ -174,7 +226,12 @@ class FsspecArtifactStore(BaseArtifactStore):
         info = self._info(parts)
         if info["type"] != "directory":
             raise NotADirectoryError(f"{self._full(parts)!r} is a file")
-        entries = self.filesystem.ls(self._fs_path(parts), detail=False)
+        try:
+            entries = self.filesystem.ls(self._fs_path(parts), detail=False)
+        except FileNotFoundError:
+            if parts != self._root[1]:
+                raise
+            entries = []
         names = (self._parts_of_fs_path(e) for e in entries)
         return sorted(p[-1] for p in names if len(p) == len(parts) + 1)
 
@@ -191,7 +248,7 @@ class FsspecArtifactStore(BaseArtifactStore):
         parts = self._parts(path)
         if self.filesystem.exists(self._fs_path(parts)):
             raise FileExistsError(f"{self._full(parts)!r} already exists")
-        if self.supports_empty_dirs and not self.filesystem.isdir(self._fs_path(parts[:-1])):
+        if self.supports_empty_dirs and not self.isdir(self._full(parts[:-1])):
             raise FileNotFoundError(f"the parent of {self._full(parts)!r} does not exist; use makedirs")
         self.filesystem.mkdir(self._fs_path(parts), create_parents=False)
 
@@ -226,7 +283,9 @@ class FsspecArtifactStore(BaseArtifactStore):
         if self._info(parts)["type"] != "directory":
             raise NotADirectoryError(f"{self._full(parts)!r} is a file; use remove")
         fs = self.filesystem
-        files = [name for name, info in fs.find(self._fs_path(parts), detail=True).items() if info["type"] != "directory"]
+        files = [
+            name for name, info in fs.find(self._fs_path(parts), detail=True).items() if info["type"] != "directory"
+        ]
         if files:
             fs.rm(files)
         if self.supports_empty_dirs and fs.exists(self._fs_path(parts)):

@@ -82,7 +82,10 @@ def make_flavor_group(component_type: str | None) -> click.Group:
         if as_json:
             print_json(rows)
         else:
-            print_table(["TYPE", "FLAVOR", "SOURCE", "VERSION"], [(r["type"], r["name"], r["source"], r["version"]) for r in rows])
+            print_table(
+                ["TYPE", "FLAVOR", "SOURCE", "VERSION"],
+                [(r["type"], r["name"], r["source"], r["version"]) for r in rows],
+            )
 
     @group.command("describe")
     @click.argument("name")
@@ -94,14 +97,15 @@ def make_flavor_group(component_type: str | None) -> click.Group:
         registry = get_flavor_registry()
         found = registry.get_flavor(type_ or "artifact_store", name)
         origin = registry.origin(found.type, found.name)
-        data = {
+        fields = flavor_fields(found)
+        data: dict[str, Any] = {
             "type": found.type,
             "name": found.name,
             "source": origin.distribution,
             "version": origin.version,
             "description": found.description or "",
             "docs_url": found.docs_url,
-            "fields": flavor_fields(found),
+            "fields": fields,
         }
         if as_json:
             print_json({**data, "config_schema": found.config_schema})
@@ -111,10 +115,18 @@ def make_flavor_group(component_type: str | None) -> click.Group:
             click.echo(found.description)
         if found.docs_url:
             click.echo(f"docs: {found.docs_url}")
-        fields = data["fields"]
         print_table(
             ["FIELD", "TYPE", "DEFAULT", "SECRET", "DESCRIPTION"],
-            [(f["name"], f["type"], "(required)" if f["required"] else repr(f["default"]), "yes" if f["secret"] else "", f["description"]) for f in fields],
+            [
+                (
+                    f["name"],
+                    f["type"],
+                    "(required)" if f["required"] else repr(f["default"]),
+                    "yes" if f["secret"] else "",
+                    f["description"],
+                )
+                for f in fields
+            ],
         )
 
     if component_type is None:

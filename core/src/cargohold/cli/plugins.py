@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from cargohold.cli._output import print_json, print_table
@@ -20,7 +22,7 @@ def plugins(as_json: bool) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the failures are this command's output, not warnings
         registry = get_flavor_registry()
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "distribution": info.distribution,
             "version": info.version,
@@ -36,5 +38,14 @@ def plugins(as_json: bool) -> None:
         return
     print_table(
         ["DISTRIBUTION", "VERSION", "ENTRY POINT", "FLAVORS", "STATUS"],
-        [(r["distribution"], r["version"], r["entry_point"], ", ".join(r["flavors"]), r["status"] if not r["error"] else f"{r['status']}: {r['error']}") for r in rows],
+        [
+            (
+                r["distribution"],
+                r["version"],
+                r["entry_point"],
+                ", ".join(r["flavors"]),
+                r["status"] if not r["error"] else f"{r['status']}: {r['error']}",
+            )
+            for r in rows
+        ],
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import functools
@@ -37,6 +38,7 @@ class LocalArtifactStore(BaseArtifactStore):
         super().__init__(config, **kwargs)
         self._root = config.path.rstrip(os.sep) or os.sep
         self._prefix = self._root.rstrip(os.sep) + os.sep
+        os.makedirs(self._root, exist_ok=True)  # a store's root always exists, as on every flavor
         self._real_root = os.path.realpath(self._root)
 
     # -- paths -------------------------------------------------------------------------------------
@@ -97,7 +99,7 @@ class LocalArtifactStore(BaseArtifactStore):
     def open(self, path: str, mode: str = "r") -> IO[Any]:
         full = self._resolve(path)
         if "r" in mode or "a" in mode or "+" in mode:
-            return open(full, mode, encoding=_encoding(mode))  # noqa: SIM115 - the caller owns the handle
+            return open(full, mode, encoding=_encoding(mode))
         exclusive = "x" in mode
         if exclusive and os.path.lexists(full):
             raise FileExistsError(f"{full!r} already exists")
@@ -138,9 +140,9 @@ class LocalArtifactStore(BaseArtifactStore):
 
     def glob(self, pattern: str) -> list[str]:
         full = self._resolve(pattern)
-        prefix, root = self._prefix, self._root
-        found = _glob.glob(full, recursive=True, include_hidden=True)
-        return sorted(p for p in found if p.startswith(prefix) or p == root)
+        prefix = self._prefix
+        found = (p.rstrip(os.sep) for p in _glob.glob(full, recursive=True, include_hidden=True))
+        return sorted(p for p in found if p.startswith(prefix))
 
     def isdir(self, path: str) -> bool:
         return os.path.isdir(self._resolve(path))
@@ -218,10 +220,8 @@ def _encoding(mode: str) -> str | None:
 
 
 def _unlink_quietly(path: str) -> None:
-    try:
+    with contextlib.suppress(FileNotFoundError):
         os.unlink(path)
-    except FileNotFoundError:
-        pass
 
 
 @functools.cache
@@ -229,7 +229,7 @@ def _renameat2() -> Callable[..., int] | None:
     """Linux's renameat2, which can refuse to replace the target atomically; None where unavailable."""
     libc_name = ctypes.util.find_library("c")
     function = getattr(ctypes.CDLL(libc_name, use_errno=True), "renameat2", None) if libc_name else None
-    return function  # type: ignore[no-any-return]
+    return function
 
 
 def _rename_noreplace(source: str, target: str) -> None:

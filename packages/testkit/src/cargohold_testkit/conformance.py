@@ -1,0 +1,369 @@
+"""The artifact store conformance suite: every behaviour of the interface, written down once.
+
+Subclass :class:`ArtifactStoreTests` and give it a ``store`` fixture that yields a fresh, empty store;
+each test that needs a capability the store lacks is skipped, naming the flag.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import pytest
+
+from cargohold.artifact_stores import BaseArtifactStore, FileStat
+from cargohold.exceptions import OutsideStoreError
+
+__all__ = ["ArtifactStoreTests", "requires"]
+
+T = TypeVar("T", bound=Callable[..., Any])
+
+
+def requires(flag: str) -> Callable[[T], T]:
+    """Mark a test as needing a capability flag of the store, e.g. ``supports_empty_dirs``."""
+
+    def mark(test: T) -> T:
+        test.__dict__.setdefault("_cargohold_requires", []).append(flag)
+        return test
+
+    return mark
+
+
+def _write(store: BaseArtifactStore, path: str, data: bytes = b"data") -> str:
+    with store.open(path, "wb") as f:
+        f.write(data)
+    return path
+
+
+def _read(store: BaseArtifactStore, path: str) -> bytes:
+    with store.open(path, "rb") as f:
+        data: bytes = f.read()
+    return data
+
+
+class ArtifactStoreTests:
+    """Conformance tests for an artifact store; provide a ``store`` fixture yielding a fresh empty store."""
+
+    @pytest.fixture(autouse=True)
+    def _capabilities(self, request: pytest.FixtureRequest, store: BaseArtifactStore) -> None:
+        for flag in getattr(request.function, "_cargohold_requires", ()):
+            if not getattr(store, flag, False):
+                pytest.skip(f"{type(store).__name__}.{flag} is False")
+
+    def url(self, store: BaseArtifactStore, *segments: str) -> str:
+        """A full path under the store's root."""
+        return "/".join([store.path.rstrip("/"), *segments])
+
+    def tree(self, store: BaseArtifactStore) -> None:
+        """a.txt, b.bin, sub/c.txt, sub/deep/d.txt."""
+        for name in ("a.txt", "b.bin", "sub/c.txt", "sub/deep/d.txt"):
+            _write(store, self.url(store, name), name.encode())
+
+    # -- open ----------------------------------------------------------------------------------
+
+    def test_write_then_read_bytes(self, store: BaseArtifactStore) -> None:
+        path = _write(store, self.url(store, "x.bin"), b"\x00\x01payload")
+        assert _read(store, path) == b"\x00\x01payload"
+
+    def test_text_mode_is_utf8(self, store: BaseArtifactStore) -> None:
+        with store.open(self.url(store, "t.txt"), "w") as f:
+            f.write("grüße\n")
+        with store.open(self.url(store, "t.txt"), "r") as f:
+            assert f.read() == "grüße\n"
+        assert _read(store, self.url(store, "t.txt")) == "grüße\n".encode()
+
+    def test_relative_paths_are_under_the_root(self, store: BaseArtifactStore) -> None:
+        _write(store, "rel/x.bin", b"r")
+        assert _read(store, self.url(store, "rel", "x.bin")) == b"r"
+        assert store.exists(self.url(store, "rel", "x.bin"))
+
+    def test_parents_are_created_on_write(self, store: BaseArtifactStore) -> None:
+        _write(store, self.url(store, "p", "q", "r.bin"), b"deep")
+        assert store.isdir(self.url(store, "p", "q"))
+
+    def test_read_missing_raises_file_not_found(self, store: BaseArtifactStore) -> None:
+        with pytest.raises(FileNotFoundError):
+            store.open(self.url(store, "missing.bin"), "rb")
+
+    def test_failed_write_leaves_nothing(self, store: BaseArtifactStore) -> None:
+        path = self.url(store, "half.bin")
+        with pytest.raises(RuntimeError), store.open(path, "wb") as f:
+            f.write(b"partial")
+            raise RuntimeError("interrupted")
+        assert not store.exists(path)
+
+    def test_failed_overwrite_keeps_the_old_content(self, store: BaseArtifactStore) -> None:
+        path = _write(store, self.url(store, "keep.bin"), b"old")
+        with pytest.raises(RuntimeError), store.open(path, "wb") as f:
+            f.write(b"new but unfinished")
+            raise RuntimeError("interrupted")
+        assert _read(store, path) == b"old"
+
+    def test_exclusive_mode_refuses_an_existing_file(self, store: BaseArtifactStore) -> None:
+        path = _write(store, self.url(store, "x.bin"), b"first")
+        with pytest.raises(FileExistsError), store.open(path, "xb") as f:
+            f.write(b"second")
+        assert _read(store, path) == b"first"
+
+    # -- copyfile and rename -------------------------------------------------------------------
+
+    def test_copyfile(self, store: BaseArtifactStore) -> None:
+        src = _write(store, self.url(store, "src.bin"), b"copy me")
+        store.copyfile(src, self.url(store, "dir", "dst.bin"))
+        assert _read(store, self.url(store, "dir", "dst.bin")) == b"copy me"
+        assert _read(store, src) == b"copy me"
+
+    def test_copyfile_without_overwrite_never_clobbers(self, store: BaseArtifactStore) -> None:
+        src = _write(store, self.url(store, "src.bin"), b"new")
+        dst = _write(store, self.url(store, "dst.bin"), b"old")
+        with pytest.raises(FileExistsError):
+            store.copyfile(src, dst, overwrite=False)
+        assert _read(store, dst) == b"old"
+
+    def test_copyfile_with_overwrite_replaces(self, store: BaseArtifactStore) -> None:
+        src = _write(store, self.url(store, "src.bin"), b"new")
+        dst = _write(store, self.url(store, "dst.bin"), b"old")
+        store.copyfile(src, dst, overwrite=True)
+        assert _read(store, dst) == b"new"
+
+    def test_copyfile_of_missing_source(self, store: BaseArtifactStore) -> None:
+        with pytest.raises(FileNotFoundError):
+            store.copyfile(self.url(store, "nope.bin"), self.url(store, "dst.bin"))
+
+    @requires("conditional_write")
+    def test_concurrent_copies_without_overwrite_have_one_winner(self, store: BaseArtifactStore) -> None:
+        sources = [_write(store, self.url(store, f"s{i}.bin"), f"writer {i}".encode()) for i in range(8)]
+        dst = self.url(store, "race.bin")
+        outcomes: list[str] = []
+        barrier = threading.Barrier(len(sources))
+
+        def copy(src: str) -> None:
+            barrier.wait()
+            try:
+                store.copyfile(src, dst, overwrite=False)
+                outcomes.append(src)
+            except FileExistsError:
+                outcomes.append("refused")
+
+        threads = [threading.Thread(target=copy, args=(s,)) for s in sources]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        winners = [o for o in outcomes if o != "refused"]
+        assert len(winners) == 1, outcomes
+        assert _read(store, dst) == _read(store, winners[0])
+
+    def test_rename_file(self, store: BaseArtifactStore) -> None:
+        src = _write(store, self.url(store, "a.bin"), b"move")
+        store.rename(src, self.url(store, "moved", "b.bin"))
+        assert not store.exists(src)
+        assert _read(store, self.url(store, "moved", "b.bin")) == b"move"
+
+    def test_rename_without_overwrite_never_clobbers(self, store: BaseArtifactStore) -> None:
+        src = _write(store, self.url(store, "a.bin"), b"new")
+        dst = _write(store, self.url(store, "b.bin"), b"old")
+        with pytest.raises(FileExistsError):
+            store.rename(src, dst)
+        assert _read(store, dst) == b"old"
+        assert _read(store, src) == b"new"
+
+    def test_rename_with_overwrite_replaces(self, store: BaseArtifactStore) -> None:
+        src = _write(store, self.url(store, "a.bin"), b"new")
+        dst = _write(store, self.url(store, "b.bin"), b"old")
+        store.rename(src, dst, overwrite=True)
+        assert _read(store, dst) == b"new"
+        assert not store.exists(src)
+
+    def test_rename_directory(self, store: BaseArtifactStore) -> None:
+        self.tree(store)
+        store.rename(self.url(store, "sub"), self.url(store, "renamed"))
+        assert not store.exists(self.url(store, "sub"))
+        assert _read(store, self.url(store, "renamed", "deep", "d.txt")) == b"sub/deep/d.txt"
+        assert store.listdir(self.url(store, "renamed")) == ["c.txt", "deep"]
+
+    def test_rename_of_missing_source(self, store: BaseArtifactStore) -> None:
+        with pytest.raises(FileNotFoundError):
+            store.rename(self.url(store, "nope"), self.url(store, "dst"))
+
+    # -- listing -------------------------------------------------------------------------------
+
+    def test_exists_and_isdir(self, store: BaseArtifactStore) -> None:
+        self.tree(store)
+        assert store.exists(self.url(store, "a.txt"))
+        assert store.exists(self.url(store, "sub"))
+        assert not store.exists(self.url(store, "nope"))
+        assert store.isdir(self.url(store, "sub"))
+        assert not store.isdir(self.url(store, "a.txt"))
+        assert not store.isdir(self.url(store, "nope"))
+
+    def test_listdir_returns_sorted_names(self, store: BaseArtifactStore) -> None:
+        self.tree(store)
+        assert store.listdir(store.path) == ["a.txt", "b.bin", "sub"]
+        assert store.listdir(self.url(store, "sub")) == ["c.txt", "deep"]
+
+    def test_listdir_errors(self, store: BaseArtifactStore) -> None:
+        self.tree(store)
+        with pytest.raises(FileNotFoundError):
+            store.listdir(self.url(store, "nope"))
+        with pytest.raises(NotADirectoryError):
+            store.listdir(self.url(store, "a.txt"))
+
+    def test_glob_keeps_the_scheme_and_sorts(self, store: BaseArtifactStore) -> None:
+        self.tree(store)
+        assert store.glob(self.url(store, "*.txt")) == [self.url(store, "a.txt")]
+        assert store.glob(self.url(store, "**", "*.txt")) == [
+            self.url(store, "a.txt"),
+            self.url(store, "sub", "c.txt"),
+            self.url(store, "sub", "deep", "d.txt"),
+        ]
+        assert store.glob(self.url(store, "sub", "?.txt")) == [self.url(store, "sub", "c.txt")]
+
+    def test_walk_top_down(self, store: BaseArtifactStore) -> None:
+        self.tree(store)
+        top = store.path.rstrip("/")
+        assert list(store.walk(top)) == [
+            (top, ["sub"], ["a.txt", "b.bin"]),
+            (self.url(store, "sub"), ["deep"], ["c.txt"]),
+            (self.url(store, "sub", "deep"), [], ["d.txt"]),
+        ]
+
+    def test_walk_bottom_up(self, store: BaseArtifactStore) -> None:
+        self.tree(store)
+        top = store.path.rstrip("/")
+        assert [d for d, _, _ in store.walk(top, topdown=False)] == [
+            self.url(store, "sub", "deep"),
+            self.url(store, "sub"),
+            top,
+        ]
+
+    def test_walk_prunes_when_dirnames_is_edited(self, store: BaseArtifactStore) -> None:
+        self.tree(store)
+        seen = []
+        for dirpath, dirs, _ in store.walk(store.path):
+            seen.append(dirpath)
+            dirs.clear()
+        assert seen == [store.path.rstrip("/")]
+
+    def test_walk_of_missing_top_calls_onerror(self, store: BaseArtifactStore) -> None:
+        errors: list[OSError] = []
+        assert list(store.walk(self.url(store, "nope"), onerror=errors.append)) == []
+        assert len(errors) == 1
+        assert isinstance(errors[0], OSError)
+
+    # -- directories ---------------------------------------------------------------------------
+
+    def test_makedirs_is_idempotent(self, store: BaseArtifactStore) -> None:
+        store.makedirs(self.url(store, "m", "n"))
+        store.makedirs(self.url(store, "m", "n"))
+        _write(store, self.url(store, "m", "n", "f.bin"))
+        assert store.isdir(self.url(store, "m", "n"))
+
+    def test_makedirs_over_a_file_fails(self, store: BaseArtifactStore) -> None:
+        path = _write(store, self.url(store, "f.bin"))
+        with pytest.raises(FileExistsError):
+            store.makedirs(path)
+
+    @requires("supports_empty_dirs")
+    def test_empty_directories_exist(self, store: BaseArtifactStore) -> None:
+        store.mkdir(self.url(store, "empty"))
+        assert store.isdir(self.url(store, "empty"))
+        assert store.listdir(self.url(store, "empty")) == []
+        with pytest.raises(FileExistsError):
+            store.mkdir(self.url(store, "empty"))
+
+    @requires("supports_empty_dirs")
+    def test_mkdir_needs_its_parent(self, store: BaseArtifactStore) -> None:
+        with pytest.raises(FileNotFoundError):
+            store.mkdir(self.url(store, "no", "parent"))
+
+    def test_mkdir_over_a_file_fails(self, store: BaseArtifactStore) -> None:
+        path = _write(store, self.url(store, "f.bin"))
+        with pytest.raises(FileExistsError):
+            store.mkdir(path)
+
+    # -- remove and rmtree ---------------------------------------------------------------------
+
+    def test_remove(self, store: BaseArtifactStore) -> None:
+        path = _write(store, self.url(store, "gone.bin"))
+        store.remove(path)
+        assert not store.exists(path)
+
+    def test_remove_missing_raises_file_not_found(self, store: BaseArtifactStore) -> None:
+        with pytest.raises(FileNotFoundError):
+            store.remove(self.url(store, "never.bin"))
+
+    def test_remove_of_a_directory_is_refused(self, store: BaseArtifactStore) -> None:
+        self.tree(store)
+        with pytest.raises(IsADirectoryError):
+            store.remove(self.url(store, "sub"))
+        assert store.exists(self.url(store, "sub", "c.txt"))
+
+    def test_rmtree(self, store: BaseArtifactStore) -> None:
+        self.tree(store)
+        store.rmtree(self.url(store, "sub"))
+        assert not store.exists(self.url(store, "sub"))
+        assert not store.exists(self.url(store, "sub", "deep", "d.txt"))
+        assert store.listdir(store.path) == ["a.txt", "b.bin"]
+
+    def test_rmtree_of_a_file_raises_not_a_directory(self, store: BaseArtifactStore) -> None:
+        path = _write(store, self.url(store, "f.bin"))
+        with pytest.raises(NotADirectoryError):
+            store.rmtree(path)
+        assert store.exists(path)
+
+    def test_rmtree_of_missing_raises_file_not_found(self, store: BaseArtifactStore) -> None:
+        with pytest.raises(FileNotFoundError):
+            store.rmtree(self.url(store, "nope"))
+
+    # -- stat and size -------------------------------------------------------------------------
+
+    def test_stat_of_a_file(self, store: BaseArtifactStore) -> None:
+        before = time.time()
+        path = _write(store, self.url(store, "s.bin"), b"12345")
+        info = store.stat(path)
+        assert isinstance(info, FileStat)
+        assert (info.path, info.size, info.type) == (path, 5, "file")
+        assert info.mtime is not None
+        assert before - 300 < info.mtime < time.time() + 300  # clocks of emulators may drift a little
+
+    def test_stat_of_a_directory(self, store: BaseArtifactStore) -> None:
+        self.tree(store)
+        info = store.stat(self.url(store, "sub"))
+        assert (info.path, info.type, info.size) == (self.url(store, "sub"), "directory", 0)
+
+    def test_stat_of_missing_raises_file_not_found(self, store: BaseArtifactStore) -> None:
+        with pytest.raises(FileNotFoundError):
+            store.stat(self.url(store, "nope"))
+
+    def test_size_of_file_and_directory(self, store: BaseArtifactStore) -> None:
+        self.tree(store)
+        assert store.size(self.url(store, "a.txt")) == len(b"a.txt")
+        assert store.size(self.url(store, "sub")) == len(b"sub/c.txt") + len(b"sub/deep/d.txt")
+        assert store.size(store.path) == sum(len(n) for n in (b"a.txt", b"b.bin", b"sub/c.txt", b"sub/deep/d.txt"))
+
+    # -- the sandbox ---------------------------------------------------------------------------
+
+    def test_dotdot_cannot_leave_the_root(self, store: BaseArtifactStore) -> None:
+        for path in ("a/../../x", "../x", self.url(store, "..", "x")):
+            with pytest.raises(OutsideStoreError):
+                store.open(path, "wb")
+        with pytest.raises(OutsideStoreError):
+            store.exists("../../../etc/passwd")
+
+    def test_a_sibling_with_the_root_as_prefix_is_outside(self, store: BaseArtifactStore) -> None:
+        sibling = store.path.rstrip("/") + "2/file.bin"
+        with pytest.raises(OutsideStoreError, match="outside"):
+            store.open(sibling, "wb")
+        with pytest.raises(OutsideStoreError):
+            store.copyfile(_write(store, self.url(store, "a.bin")), sibling)
+
+    def test_dotdot_that_stays_inside_is_fine(self, store: BaseArtifactStore) -> None:
+        _write(store, self.url(store, "sub", "..", "back.bin"), b"ok")
+        assert _read(store, self.url(store, "back.bin")) == b"ok"
+
+    def test_glob_never_returns_outside_paths(self, store: BaseArtifactStore) -> None:
+        self.tree(store)
+        assert all(p.startswith(store.path.rstrip("/") + "/") for p in store.glob(self.url(store, "**")))

@@ -1,0 +1,117 @@
+"""The local flavor: the conformance kit, plus what only a local folder has (symlinks, absolute paths)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cargohold import InvalidConfigError, OutsideStoreError
+from cargohold_local.flavor import LocalArtifactStoreConfig, LocalArtifactStoreFlavor
+from cargohold_local.store import LocalArtifactStore
+from cargohold_testkit import ArtifactStoreTests
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> LocalArtifactStore:
+    built = LocalArtifactStoreFlavor().build({"path": str(tmp_path / "root")}, name="t")
+    assert isinstance(built, LocalArtifactStore)
+    return built
+
+
+class TestLocalConformance(ArtifactStoreTests):
+    pass
+
+
+def test_a_symlink_that_leaves_the_root_is_refused(store: LocalArtifactStore, tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.txt").write_text("no")
+    os.symlink(outside, os.path.join(store.path, "link"))
+    with pytest.raises(OutsideStoreError, match="symlink"):
+        store.open("link/secret.txt", "rb")
+    with pytest.raises(OutsideStoreError):
+        store.open("link/new.txt", "wb")
+    assert not (outside / "new.txt").exists()
+
+
+def test_a_symlink_inside_the_root_is_followed(store: LocalArtifactStore) -> None:
+    os.makedirs(os.path.join(store.path, "real"))
+    os.symlink(os.path.join(store.path, "real"), os.path.join(store.path, "alias"))
+    with store.open("alias/x.txt", "w") as f:
+        f.write("via alias")
+    assert Path(store.path, "real", "x.txt").read_text() == "via alias"
+
+
+def test_an_absolute_path_elsewhere_is_refused(store: LocalArtifactStore, tmp_path: Path) -> None:
+    with pytest.raises(OutsideStoreError, match="outside the artifact store root"):
+        store.open(str(tmp_path / "elsewhere.txt"), "w")
+    with pytest.raises(OutsideStoreError):
+        store.listdir("/etc")
+
+
+def test_the_root_reached_through_a_symlinked_ancestor_is_inside(tmp_path: Path) -> None:
+    (tmp_path / "real").mkdir()
+    os.symlink(tmp_path / "real", tmp_path / "alias")
+    store = LocalArtifactStoreFlavor().build({"path": str(tmp_path / "alias" / "root")})
+    store.makedirs("d")
+    assert store.exists(str(tmp_path / "real" / "root" / "d"))
+
+
+def test_file_urls_are_accepted(store: LocalArtifactStore) -> None:
+    with store.open("file://" + os.path.join(store.path, "u.txt"), "w") as f:
+        f.write("u")
+    assert store.exists("u.txt")
+
+
+def test_a_relative_path_is_made_absolute(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert LocalArtifactStoreConfig(path="rel/store").path == str(tmp_path / "rel" / "store")
+
+
+def test_quotes_around_the_path_are_stripped(tmp_path: Path) -> None:
+    assert LocalArtifactStoreConfig(path=f"'{tmp_path}'").path == str(tmp_path)
+
+
+def test_the_default_path_is_under_cargohold_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CARGOHOLD_HOME", str(tmp_path))
+    assert LocalArtifactStoreConfig().path == str(tmp_path / "artifacts")
+
+
+def test_the_default_path_is_under_the_platform_data_dir(monkeypatch: pytest.MonkeyPatch) -> None:
+    import platformdirs
+
+    monkeypatch.delenv("CARGOHOLD_HOME", raising=False)
+    expected = platformdirs.user_data_path("cargohold", appauthor=False) / "artifacts"
+    assert LocalArtifactStoreConfig().path == str(expected)
+
+
+@pytest.mark.parametrize("url", ["s3://bucket/x", "gs://b", "az://c/d"])
+def test_remote_schemes_are_refused_with_a_sentence(url: str) -> None:
+    with pytest.raises(InvalidConfigError, match=r"path: .*remote .* local flavor takes a folder"):
+        LocalArtifactStoreFlavor().validate_config({"path": url})
+
+
+def test_a_rename_without_overwrite_refuses_an_existing_empty_folder(store: LocalArtifactStore) -> None:
+    store.makedirs("src/x")
+    store.makedirs("dst")
+    with pytest.raises(FileExistsError):
+        store.rename("src", "dst")
+    assert store.isdir("src/x")
+
+
+def test_temporary_files_are_cleaned_after_a_failed_write(store: LocalArtifactStore) -> None:
+    store.makedirs("d")
+    with pytest.raises(RuntimeError), store.open("d/f.bin", "wb") as f:
+        f.write(b"x")
+        raise RuntimeError
+    assert os.listdir(os.path.join(store.path, "d")) == []
+
+
+def test_the_flavor_module_imports_no_store_code() -> None:
+    code = "import sys, cargohold_local.flavor; print('cargohold_local.store' in sys.modules, 'fsspec' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "False"]
