@@ -115,3 +115,14 @@ def test_the_flavor_module_imports_no_store_code() -> None:
     code = "import sys, cargohold_local.flavor; print('cargohold_local.store' in sys.modules, 'fsspec' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False"]
+
+
+def test_fileio_serves_plain_local_paths_with_no_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cargohold import fileio
+
+    with fileio.open(str(tmp_path / "x.txt"), "w") as f:
+        f.write("hi")
+    assert (tmp_path / "x.txt").read_text() == "hi"
+    monkeypatch.chdir(tmp_path)
+    assert fileio.listdir(".") == ["x.txt"]
+    assert fileio.stat("x.txt").path == str(tmp_path / "x.txt")

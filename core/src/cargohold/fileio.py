@@ -83,13 +83,20 @@ def _load_active_stack() -> None:
 
 def store_for(path: str) -> BaseArtifactStore:
     """The store that serves ``path``."""
+    return _route(path)[0]
+
+
+def _route(path: str) -> tuple[BaseArtifactStore, str]:
+    """The store for ``path`` and the path as that store must get it (a plain relative path made absolute)."""
     _load_active_stack()
     scheme, rest = split_scheme(path)
-    parts = normalize(rest if scheme else os.path.abspath(rest))
+    if not scheme:
+        path = os.path.abspath(path)
+    parts = normalize(rest if scheme else path)
     for schemes, root, store in _routes + _adhoc:
         if scheme in schemes and parts is not None and inside(parts, root):
-            return store
-    return _adhoc_store(scheme, parts or ())
+            return store, path
+    return _adhoc_store(scheme, parts or ()), path
 
 
 def _adhoc_store(scheme: str, parts: tuple[str, ...]) -> BaseArtifactStore:
@@ -118,12 +125,13 @@ def _adhoc_store(scheme: str, parts: tuple[str, ...]) -> BaseArtifactStore:
 
 def open(path: str, mode: str = "r") -> IO[Any]:  # noqa: A001 - the interface's name
     """Open a file in the store that owns ``path``."""
-    return store_for(path).open(path, mode)
+    store, path = _route(path)
+    return store.open(path, mode)
 
 
 def copyfile(src: str, dst: str, overwrite: bool = False) -> None:
     """Copy a file, within one store or across stores (streamed, never whole in memory)."""
-    source, target = store_for(src), store_for(dst)
+    (source, src), (target, dst) = _route(src), _route(dst)
     if source is target:
         source.copyfile(src, dst, overwrite)
         return
@@ -133,42 +141,49 @@ def copyfile(src: str, dst: str, overwrite: bool = False) -> None:
 
 def exists(path: str) -> bool:
     """Whether ``path`` exists."""
-    return store_for(path).exists(path)
+    store, path = _route(path)
+    return store.exists(path)
 
 
 def glob(pattern: str) -> list[str]:
     """Full paths matching ``pattern``, sorted."""
-    return store_for(pattern).glob(pattern)
+    store, pattern = _route(pattern)
+    return store.glob(pattern)
 
 
 def isdir(path: str) -> bool:
     """Whether ``path`` is a directory."""
-    return store_for(path).isdir(path)
+    store, path = _route(path)
+    return store.isdir(path)
 
 
 def listdir(path: str) -> list[str]:
     """Entry names in a directory, sorted."""
-    return store_for(path).listdir(path)
+    store, path = _route(path)
+    return store.listdir(path)
 
 
 def makedirs(path: str) -> None:
     """Create a directory and its parents."""
-    store_for(path).makedirs(path)
+    store, path = _route(path)
+    store.makedirs(path)
 
 
 def mkdir(path: str) -> None:
     """Create one directory."""
-    store_for(path).mkdir(path)
+    store, path = _route(path)
+    store.mkdir(path)
 
 
 def remove(path: str) -> None:
     """Delete a file."""
-    store_for(path).remove(path)
+    store, path = _route(path)
+    store.remove(path)
 
 
 def rename(src: str, dst: str, overwrite: bool = False) -> None:
     """Move a file or directory, within one store or across stores (copy, then delete)."""
-    source, target = store_for(src), store_for(dst)
+    (source, src), (target, dst) = _route(src), _route(dst)
     if source is target:
         source.rename(src, dst, overwrite)
         return
@@ -187,19 +202,23 @@ def rename(src: str, dst: str, overwrite: bool = False) -> None:
 
 def rmtree(path: str) -> None:
     """Delete a directory tree."""
-    store_for(path).rmtree(path)
+    store, path = _route(path)
+    store.rmtree(path)
 
 
 def stat(path: str) -> FileStat:
     """Size, type and modification time."""
-    return store_for(path).stat(path)
+    store, path = _route(path)
+    return store.stat(path)
 
 
 def size(path: str) -> int:
     """Bytes in a file, or in every file under a directory."""
-    return store_for(path).size(path)
+    store, path = _route(path)
+    return store.size(path)
 
 
 def walk(top: str, topdown: bool = True, onerror: Callable[[OSError], object] | None = None) -> Iterator[WalkItem]:
     """``os.walk`` over any store."""
-    return store_for(top).walk(top, topdown, onerror)
+    store, top = _route(top)
+    return store.walk(top, topdown, onerror)

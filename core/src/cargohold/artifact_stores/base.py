@@ -61,7 +61,7 @@ class BaseArtifactStoreConfig(StackComponentConfig):
         if scheme not in schemes:
             shown = ", ".join(sorted(s or "a local path" for s in schemes))
             raise ValueError(f"path {value!r} is not supported by this artifact store; use {shown}")
-        if not rest.strip("/"):
+        if scheme and not rest.strip("/"):
             raise ValueError(f"path {value!r} names no location; give a bucket, container or folder")
         return value
 

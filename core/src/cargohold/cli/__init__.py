@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import warnings
 from typing import Any
 
 import click
@@ -50,3 +51,9 @@ class _LazyGroup(click.Group):
 @click.version_option(__version__, "--version", prog_name="cargohold", message="%(prog)s %(version)s")
 def main() -> None:
     """cargohold: register artifact stores and stacks, and move artifacts through them."""
+    warnings.formatwarning = _one_line_warning
+
+
+def _one_line_warning(message: Warning | str, category: type[Warning], *args: object, **kwargs: object) -> str:
+    """Warnings on the command line are one sentence each, like errors."""
+    return f"Warning: {message}\n"

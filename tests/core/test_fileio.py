@@ -1,0 +1,76 @@
+"""fileio routing: the longest root wins, stores work side by side, unknown schemes say what is known."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from typing import ClassVar
+
+import fsspec
+import pytest
+
+from cargohold import BaseArtifactStoreConfig, FsspecArtifactStore, UnknownSchemeError, fileio
+
+_ids = itertools.count()
+
+
+class MemConfig(BaseArtifactStoreConfig):
+    SUPPORTED_SCHEMES: ClassVar[frozenset[str]] = frozenset({"memory://"})
+
+
+class MemStore(FsspecArtifactStore):
+    config: MemConfig
+    write_staging = "rename"
+
+    def _make_filesystem(self) -> fsspec.AbstractFileSystem:
+        return fsspec.filesystem("memory")
+
+
+@pytest.fixture
+def stores() -> Iterator[tuple[MemStore, MemStore, MemStore]]:
+    n = next(_ids)
+    outer = MemStore(MemConfig(path=f"memory://fio{n}/data"), name="outer")
+    inner = MemStore(MemConfig(path=f"memory://fio{n}/data/inner"), name="inner")
+    other = MemStore(MemConfig(path=f"memory://fio{n}/other"), name="other")
+    for store in (outer, inner, other):
+        fileio.mount(store)
+    yield outer, inner, other
+    for store in (outer, inner, other):
+        fileio.unmount(store)
+
+
+def test_the_longest_root_wins(stores: tuple[MemStore, MemStore, MemStore]) -> None:
+    outer, inner, other = stores
+    assert fileio.store_for(outer.path + "/x") is outer
+    assert fileio.store_for(inner.path + "/x") is inner
+    assert fileio.store_for(outer.path + "/inner2/x") is outer  # a sibling prefix is not inside inner
+    assert fileio.store_for(other.path + "/x") is other
+
+
+def test_write_and_read_by_path(stores: tuple[MemStore, MemStore, MemStore]) -> None:
+    outer, inner, _ = stores
+    with fileio.open(inner.path + "/model.bin", "wb") as f:
+        f.write(b"weights")
+    assert fileio.exists(inner.path + "/model.bin")
+    assert fileio.listdir(outer.path) == ["inner"]
+    assert fileio.size(outer.path) == 7
+    assert fileio.stat(inner.path + "/model.bin").size == 7
+
+
+def test_copy_and_move_across_stores(stores: tuple[MemStore, MemStore, MemStore]) -> None:
+    outer, _, other = stores
+    with fileio.open(outer.path + "/d/a.txt", "w") as f:
+        f.write("a")
+    with fileio.open(outer.path + "/d/e/b.txt", "w") as f:
+        f.write("b")
+    fileio.copyfile(outer.path + "/d/a.txt", other.path + "/a.txt")
+    with pytest.raises(FileExistsError):
+        fileio.copyfile(outer.path + "/d/a.txt", other.path + "/a.txt")
+    fileio.rename(outer.path + "/d", other.path + "/moved")
+    assert not fileio.exists(outer.path + "/d")
+    assert fileio.glob(other.path + "/moved/**/*.txt") == [other.path + "/moved/a.txt", other.path + "/moved/e/b.txt"]
+
+
+def test_an_unknown_scheme_lists_the_known_ones() -> None:
+    with pytest.raises(UnknownSchemeError, match=r"No installed flavor serves 'nosuch://' \(known: "):
+        fileio.exists("nosuch://bucket/key")
