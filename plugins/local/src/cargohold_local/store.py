@@ -5,14 +5,17 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import ctypes.util
+import errno
 import functools
 import glob as _glob
 import itertools
 import os
+import platform
 import shutil
 import stat as _stat
+import sys
 from collections.abc import Callable, Iterator
-from typing import IO, Any
+from typing import IO, Any, ClassVar
 
 from cargohold.artifact_stores import BaseArtifactStore, FileStat, WalkItem
 from cargohold.artifact_stores._staged import StagedFile
@@ -24,7 +27,16 @@ __all__ = ["LocalArtifactStore"]
 _counter = itertools.count()
 _AT_FDCWD = -100
 _RENAME_NOREPLACE = 1
-_WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+_WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _CLOEXEC
+#: open() modes (without b/t) served in place, and their flags; "w" and "x" are staged instead.
+_DIRECT_FLAGS = {
+    "r": os.O_RDONLY | _CLOEXEC,
+    "r+": os.O_RDWR | _CLOEXEC,
+    "a": os.O_WRONLY | os.O_CREAT | os.O_APPEND | _CLOEXEC,
+    "a+": os.O_RDWR | os.O_CREAT | os.O_APPEND | _CLOEXEC,
+    "w+": os.O_RDWR | os.O_CREAT | os.O_TRUNC | _CLOEXEC,
+}
 
 
 class LocalArtifactStore(BaseArtifactStore):
@@ -40,6 +52,7 @@ class LocalArtifactStore(BaseArtifactStore):
         self._prefix = self._root.rstrip(os.sep) + os.sep
         os.makedirs(self._root, exist_ok=True)  # a store's root always exists, as on every flavor
         self._real_root = os.path.realpath(self._root)
+        self._root_fd = -1
 
     # -- paths -------------------------------------------------------------------------------------
 
@@ -49,11 +62,7 @@ class LocalArtifactStore(BaseArtifactStore):
         Normalised absolute paths compare equal segment by segment exactly when one is the other
         plus a separator, so the prefix test below is a segment test and ``root2`` is not in ``root``.
         """
-        if path.startswith("file://"):
-            path = path[7:]
-        full = os.path.normpath(os.path.join(self._root, path))
-        if full != self._root and not full.startswith(self._prefix):
-            full = self._from_alias(path, full)
+        full = self._lexical(path)
         # A symlink below the root may point anywhere: follow only those that stay inside.
         component = self._root
         for segment in full[len(self._prefix) :].split(os.sep) if full != self._root else ():
@@ -68,6 +77,44 @@ class LocalArtifactStore(BaseArtifactStore):
                     raise self._outside(path, f"a symlink leads to {real!r}")
                 break
         return full
+
+    def _lexical(self, path: str) -> str:
+        """``path`` made absolute and normalised, refused if it names a place outside the root."""
+        if path.startswith("file://"):
+            path = path[7:]
+        full = os.path.normpath(os.path.join(self._root, path))
+        if full != self._root and not full.startswith(self._prefix):
+            full = self._from_alias(path, full)
+        return full
+
+    def _open_beneath(self, full: str, flags: int) -> int:
+        """Open a lexically checked path; the kernel refuses any symlink that leaves the root.
+
+        On Linux this is one ``openat2(RESOLVE_BENEATH)`` call, as cheap as a plain open; where the
+        kernel refuses (an absolute symlink, which may still point inside) or lacks it, the
+        portable check in ``_resolve`` decides.
+        """
+        if _openat2 is not None:
+            relative = full[len(self._prefix) :] if full != self._root else "."
+            for _ in range(2):
+                if self._root_fd < 0:
+                    self._root_fd = os.open(self._root, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+                fd = _openat2(self._root_fd, relative, flags)
+                if fd >= 0:
+                    return fd
+                err = ctypes.get_errno()
+                if err == errno.ENOENT and os.fstat(self._root_fd).st_nlink == 0:
+                    os.close(self._root_fd)  # the root was deleted and made again: reopen it
+                    self._root_fd = -1
+                    continue
+                if err not in (errno.EXDEV, errno.ELOOP):
+                    raise OSError(err, os.strerror(err), full)
+                break
+        return os.open(self._resolve(full), flags, 0o666)
+
+    def __del__(self) -> None:
+        if getattr(self, "_root_fd", -1) >= 0:
+            os.close(self._root_fd)
 
     def _from_alias(self, path: str, full: str) -> str:
         """Accept the same place spelled through a symlinked ancestor of the root; refuse the rest."""
@@ -88,18 +135,23 @@ class LocalArtifactStore(BaseArtifactStore):
         head, name = os.path.split(full)
         tmp = f"{head}{os.sep}.{name}.{os.getpid()}-{next(_counter)}.cargohold-tmp"
         try:
-            return tmp, os.open(tmp, _WRITE_FLAGS, 0o666)
+            return tmp, self._open_beneath(tmp, _WRITE_FLAGS)
         except FileNotFoundError:
-            os.makedirs(head, exist_ok=True)
-            self._resolve(head)  # the parents just made must still be inside the root
-            return tmp, os.open(tmp, _WRITE_FLAGS, 0o666)
+            os.makedirs(self._resolve(head), exist_ok=True)
+            return tmp, self._open_beneath(tmp, _WRITE_FLAGS)
 
     # -- the interface -----------------------------------------------------------------------------
 
     def open(self, path: str, mode: str = "r") -> IO[Any]:
-        full = self._resolve(path)
-        if "r" in mode or "a" in mode or "+" in mode:
-            return open(full, mode, encoding=_encoding(mode))
+        full = self._lexical(path)
+        direct = _DIRECT_FLAGS.get(mode.replace("b", "").replace("t", ""))
+        if direct is not None:  # reads and appends act in place; only a whole new content is staged
+            fd = self._open_beneath(full, direct)
+            try:
+                return open(fd, mode, encoding=_encoding(mode))
+            except BaseException:
+                os.close(fd)
+                raise
         exclusive = "x" in mode
         if exclusive and os.path.lexists(full):
             raise FileExistsError(f"{full!r} already exists")
@@ -248,3 +300,45 @@ def _rename_noreplace(source: str, target: str) -> None:
         return
     os.link(source, target)
     os.unlink(source)
+
+
+class _OpenHow(ctypes.Structure):
+    _fields_: ClassVar[list[tuple[str, type]]] = [
+        ("flags", ctypes.c_uint64),
+        ("mode", ctypes.c_uint64),
+        ("resolve", ctypes.c_uint64),
+    ]
+
+
+def _load_openat2() -> Callable[[int, str, int], int] | None:
+    """Linux's openat2 with RESOLVE_BENEATH, or None where the kernel or libc lacks it."""
+    if not sys.platform.startswith("linux") or platform.machine() not in _OPENAT2_SYSCALL:
+        return None
+    syscall = ctypes.CDLL(None, use_errno=True).syscall
+    syscall.restype = ctypes.c_long
+    syscall.argtypes = [ctypes.c_long, ctypes.c_int, ctypes.c_char_p, ctypes.c_void_p, ctypes.c_size_t]
+    number = _OPENAT2_SYSCALL[platform.machine()]
+    size = ctypes.sizeof(_OpenHow)
+    hows: dict[int, tuple[_OpenHow, int]] = {}  # one immutable struct per flag set, built once
+
+    def openat2(dir_fd: int, path: str, flags: int) -> int:
+        how = hows.get(flags)
+        if how is None:
+            struct = _OpenHow(flags, 0o666 if flags & os.O_CREAT else 0, _RESOLVE_BENEATH)
+            how = hows.setdefault(flags, (struct, ctypes.addressof(struct)))
+        return int(syscall(number, dir_fd, os.fsencode(path), how[1], size))
+
+    probe = os.open("/", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        fd = openat2(probe, ".", os.O_PATH | os.O_CLOEXEC)
+    finally:
+        os.close(probe)
+    if fd < 0:
+        return None  # ENOSYS, or a seccomp filter that forbids it
+    os.close(fd)
+    return openat2
+
+
+_RESOLVE_BENEATH = 0x08
+_OPENAT2_SYSCALL = {"x86_64": 437, "aarch64": 437}
+_openat2 = _load_openat2()
