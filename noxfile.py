@@ -86,11 +86,20 @@ def types(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def build(session: nox.Session) -> None:
-    """A wheel for every distribution in dist/, each checked to install alone."""
-    session.install("build", "uv")
-    dists = [CORE, TESTKIT, *(f"./plugins/{p}" for p in PLUGINS if (ROOT / "plugins" / p).is_dir())]
-    for dist in dists:
-        session.run("uv", "build", "--wheel", "--out-dir", "dist", dist)
+    """A wheel for every distribution in dist/, each then installed alone into a fresh venv and imported."""
+    session.install("uv")
+    modules = {CORE: "cargohold", TESTKIT: "cargohold_testkit"}
+    modules.update({f"./plugins/{p}": f"cargohold_{p}" for p in PLUGINS if (ROOT / "plugins" / p).is_dir()})
+    out = ROOT / "dist"
+    for folder in modules:
+        session.run("uv", "build", "--wheel", "--out-dir", str(out), folder)
+    for module in modules.values():
+        (wheel,) = out.glob(f"{module}-*.whl")  # wheel names use the import-style spelling of the distribution
+        venv = Path(session.create_tmp()) / f"alone-{module}"
+        session.run("uv", "venv", "-q", "-p", PYTHON, str(venv))
+        python = str(venv / "bin" / "python")
+        session.run("uv", "pip", "install", "-q", "--python", python, "--find-links", str(out), str(wheel))
+        session.run(python, "-c", f"import {module}", external=True)
 
 
 @nox.session(python=PYTHON)
