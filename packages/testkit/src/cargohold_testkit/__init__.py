@@ -1,11 +1,24 @@
 """cargohold-testkit: the conformance suite every artifact store flavor runs.
 
-Enable it explicitly (``-p cargohold_testkit`` or ``pytest_plugins = ["cargohold_testkit"]``)
-and subclass :class:`ArtifactStoreTests` with a ``store`` fixture that yields a fresh store.
+Enable it explicitly (``-p cargohold_testkit`` or ``pytest_plugins = ["cargohold_testkit"]``), so that
+pytest rewrites the kit's asserts and names the cargohold under test in its header; then subclass
+:class:`ArtifactStoreTests` (a ``store`` fixture yielding a fresh store) and :class:`FlavorTests`
+(``flavor_class``, ``entry_point`` and ``config_values`` fixtures).
 """
 
 from __future__ import annotations
 
-from cargohold_testkit.conformance import ArtifactStoreTests, requires
+import pytest
 
-__all__ = ["ArtifactStoreTests", "requires"]
+from cargohold_testkit.conformance import ArtifactStoreTests, requires
+from cargohold_testkit.flavor_checks import HEAVY_MODULES, FlavorTests
+
+__all__ = ["HEAVY_MODULES", "ArtifactStoreTests", "FlavorTests", "requires"]
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    """Say which core the kit checks against, since a flavor's behaviour is judged by that version."""
+    from cargohold import __version__
+    from cargohold.plugins import PLUGIN_API_VERSION
+
+    return f"cargohold-testkit: cargohold {__version__}, plugin API {PLUGIN_API_VERSION}"
