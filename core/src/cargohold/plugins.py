@@ -106,19 +106,32 @@ class _Discovery:
         if ep.name in self.blocked or info.distribution in self.blocked:
             return
         self.infos[ep.name] = info
-        reason = _incompatibility(dist.requires if dist else None)
+        reason = _incompatibility(info, dist.requires if dist else None)
         if reason:
             self.record(info, reason, kind="is incompatible")
             return
         try:
             module = ep.load()
         except Exception as exc:
-            self.record(info, f"import failed: {type(exc).__name__}: {exc}")
+            missing = exc.name if isinstance(exc, ModuleNotFoundError) else None
+            if missing and not f"{ep.module}.".startswith(f"{missing}."):  # a dependency, not the plugin itself
+                reason = (
+                    f"it imports {missing!r}, which is not installed; reinstall {info.distribution} with its "
+                    f"dependencies, or install the distribution that provides {missing!r}"
+                )
+                self.record(info, reason, kind="is missing a dependency")
+            else:
+                self.record(info, f"import failed: {type(exc).__name__}: {exc}")
             return
         api = getattr(module, "cargohold_api_version", PLUGIN_API_VERSION)
         if api != PLUGIN_API_VERSION:
-            reason = f"it targets plugin API {api!r} but cargohold {__version__} offers {PLUGIN_API_VERSION}"
-            self.record(info, reason + "; upgrade the older of the two", kind="is incompatible")
+            newer = isinstance(api, int) and api > PLUGIN_API_VERSION
+            fix = "upgrade cargohold" if newer else f"upgrade {info.distribution} to a release made for it"
+            reason = (
+                f"it targets plugin API {api!r} (cargohold_api_version in {ep.module}) but cargohold {__version__} "
+                f"offers plugin API {PLUGIN_API_VERSION}; {fix}"
+            )
+            self.record(info, reason, kind="is incompatible")
             return
         self.manager.register(module, name=ep.name)
 
@@ -184,17 +197,24 @@ def _is_kind(item: object, kind: type) -> bool:
     return isinstance(item, str) if kind is str else isinstance(item, type) and issubclass(item, kind)
 
 
-def _incompatibility(requires: list[str] | None) -> str | None:
-    """Why the plugin's own requirement on cargohold excludes the running core, if it does."""
+def _incompatibility(info: PluginInfo, requires: list[str] | None) -> str | None:
+    """Why the plugin's own requirement on cargohold excludes the running core, if it does, and what to upgrade."""
     for line in requires or ():
         head = line[: len(_CORE) + 1].lower()
         if not head.startswith(_CORE) or (len(head) > len(_CORE) and (head[-1].isalnum() or head[-1] in "-_.")):
             continue  # not a requirement on core itself (e.g. cargohold-testkit)
         from packaging.requirements import Requirement
+        from packaging.version import Version
 
         req = Requirement(line)
         if req.marker is None and not req.specifier.contains(__version__, prereleases=True):
-            return f"it requires cargohold{req.specifier} but cargohold {__version__} is installed; upgrade the older"
+            core = Version(__version__)
+            failing = [s for s in req.specifier if not s.contains(core, prereleases=True)]
+            if any(Version(s.version.removesuffix(".*")) > core for s in failing):
+                fix = f"upgrade cargohold: pip install 'cargohold{req.specifier}'"
+            else:
+                fix = f"upgrade {info.distribution} to a release made for cargohold {__version__}"
+            return f"it requires cargohold{req.specifier} but cargohold {__version__} is installed; {fix}"
     return None
 
 
