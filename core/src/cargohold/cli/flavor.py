@@ -7,6 +7,7 @@ from typing import Any
 import click
 
 from cargohold.cli._output import print_json, print_table
+from cargohold.cli.scaffold import new
 from cargohold.flavors import Flavor
 from cargohold.secrets import REDACTED, is_secret_field
 
@@ -129,6 +130,8 @@ def make_flavor_group(component_type: str | None) -> click.Group:
             ],
         )
 
+    if component_type in (None, "artifact_store"):  # the scaffold writes artifact store flavors
+        group.add_command(new)
     if component_type is None:
         type_option(list_)
         type_option(describe)
