@@ -86,12 +86,11 @@ class FlavorTests:
             _fail(f"{flavor_class.__qualname__} is not a usable Flavor: {'; '.join(problems)}.")
 
     def test_flavor_module_imports_no_heavy_library(self, flavor_class: type[Flavor], entry_point: str | None) -> None:
-        modules = [flavor_class.__module__]
-        if entry_point is not None:
-            modules += [ep.module for ep in entry_points(group=ENTRY_POINT_GROUP, name=entry_point)]
+        found = entry_points(group=ENTRY_POINT_GROUP, name=entry_point) if entry_point is not None else ()
+        modules = sorted({flavor_class.__module__, *(ep.module for ep in found)})
         implementation = getattr(flavor_class, "implementation_source", "").partition(":")[0]
         heavy = [*HEAVY_MODULES, *self.heavy_modules, *([implementation] if implementation else [])]
-        probe = [sys.executable, "-c", _PROBE, json.dumps(heavy), json.dumps(sorted(set(modules)))]
+        probe = [sys.executable, "-c", _PROBE, json.dumps(heavy), json.dumps(modules)]
         result = subprocess.run(probe, capture_output=True, text=True, check=False)
         if result.returncode != 0:
             _fail(f"Importing {', '.join(modules)} in a fresh interpreter failed:\n{result.stderr.strip()}")
