@@ -8,6 +8,7 @@ Subclass :class:`FlavorTests` and give it three fixtures: ``flavor_class``, ``en
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -91,7 +92,10 @@ class FlavorTests:
         implementation = getattr(flavor_class, "implementation_source", "").partition(":")[0]
         heavy = [*HEAVY_MODULES, *self.heavy_modules, *([implementation] if implementation else [])]
         probe = [sys.executable, "-c", _PROBE, json.dumps(heavy), json.dumps(modules)]
-        result = subprocess.run(probe, capture_output=True, text=True, check=False)
+        path = os.pathsep.join(entry for entry in sys.path if entry)  # what this test imports from, e.g. a repo root
+        result = subprocess.run(
+            probe, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": path}, check=False
+        )
         if result.returncode != 0:
             _fail(f"Importing {', '.join(modules)} in a fresh interpreter failed:\n{result.stderr.strip()}")
         loaded: dict[str, str] = json.loads(result.stdout.splitlines()[-1])
