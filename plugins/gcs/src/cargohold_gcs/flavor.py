@@ -1,0 +1,186 @@
+"""The gcs flavor: its config, the flavor and the hook; imports only cargohold, pydantic and the stdlib."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+from typing import Any, ClassVar
+from urllib.parse import urlsplit
+
+from pydantic import Field, field_validator
+
+from cargohold import SecretField, hookimpl
+from cargohold.artifact_stores import BaseArtifactStoreConfig, BaseArtifactStoreFlavor
+from cargohold.secrets import parse_secret_reference
+
+__all__ = ["GCSArtifactStoreConfig", "GCSArtifactStoreFlavor"]
+
+#: Token strings that name a gcsfs login method instead of carrying a key.
+TOKEN_METHODS = frozenset({"anon", "google_default", "cloud"})
+#: The keys gcsfs needs in each kind of JSON key it can log in with.
+_KEY_FIELDS = {
+    "service_account": ("client_email", "private_key", "token_uri"),
+    "authorized_user": ("client_id", "client_secret", "refresh_token"),
+}
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9._-]*[a-z0-9]")
+_PROJECT = re.compile(r"[a-z0-9][a-z0-9.:-]*")
+
+
+class GCSArtifactStoreConfig(BaseArtifactStoreConfig):
+    """A bucket, or a folder in one, on Google Cloud Storage or an emulator of its JSON API."""
+
+    SUPPORTED_SCHEMES: ClassVar[frozenset[str]] = frozenset({"gs://", "gcs://"})
+
+    path: str = Field(description="Root of the store: gs://bucket or gs://bucket/folder (gcs:// works too).")
+    project: str | None = Field(
+        default=None,
+        description="Google Cloud project id; needed only to create buckets on real GCS (unset: the credentials' own).",
+    )
+    token: str | None = SecretField(
+        default=None,
+        description=(
+            "Credentials: a service-account (or authorized-user) JSON key, as text (an object is turned into "
+            "text); 'anon' for none "
+            "(emulators, public buckets); 'google_default' or 'cloud'. Unset: gcsfs's default chain "
+            "(GOOGLE_APPLICATION_CREDENTIALS, gcloud, the metadata server, then anonymous)."
+        ),
+    )
+    endpoint_url: str | None = Field(
+        default=None,
+        description="Base URL of the JSON API, e.g. http://127.0.0.1:4443 for fake-gcs-server (unset: Google's).",
+    )
+    zonal_hns_support: bool = Field(
+        default=False,
+        description=(
+            "Use gcsfs's extended filesystem, needed for zonal and hierarchical-namespace buckets. Off by default: "
+            "it asks a gRPC storage-control API for each bucket's layout, which emulators never answer, so every "
+            "bucket operation there stalls for about a minute."
+        ),
+    )
+    connect_timeout: float = Field(
+        default=5.0, gt=0, description="Seconds to wait for a TCP connection to the endpoint before a try fails."
+    )
+    read_timeout: float = Field(
+        default=30.0,
+        gt=0,
+        description="Seconds to wait for the server to start answering a request it has received before a try fails.",
+    )
+    retries: int = Field(
+        default=2,
+        ge=0,
+        le=10,
+        description=(
+            "How often a failed request (connection error, timeout, HTTP 408/429/5xx) is tried again, "
+            "waiting 0.5 s, 1 s, 2 s, ... in between."
+        ),
+    )
+
+    @field_validator("path")
+    @classmethod
+    def _check_bucket(cls, value: str) -> str:
+        """Refuse a bucket name GCS would refuse, before any request is made."""
+        bucket = value.partition("://")[2].strip("/").split("/", 1)[0]
+        problem = _bucket_problem(bucket)
+        if problem:
+            raise ValueError(f"path {value!r} names the bucket {bucket!r}, which GCS does not allow: {problem}")
+        return value
+
+    @field_validator("project")
+    @classmethod
+    def _check_project(cls, value: str | None) -> str | None:
+        if value is not None and not _PROJECT.fullmatch(value):
+            raise ValueError(
+                f"project {value!r} is not a Google Cloud project id; use lowercase letters, digits and hyphens "
+                "(e.g. my-project-123), or leave it unset"
+            )
+        return value
+
+    @field_validator("endpoint_url")
+    @classmethod
+    def _check_endpoint(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+            raise ValueError(
+                f"endpoint_url {value!r} is not an http:// or https:// URL of a server, "
+                "such as http://127.0.0.1:4443; leave it unset for Google Cloud Storage"
+            )
+        return value.strip().rstrip("/")
+
+    @field_validator("token", mode="before")
+    @classmethod
+    def _key_as_text(cls, value: Any) -> Any:
+        """A JSON key given as an object becomes text, the form the registry keeps secrets in."""
+        return json.dumps(value) if isinstance(value, dict) else value
+
+    @field_validator("token")
+    @classmethod
+    def _check_token(cls, value: str | None) -> str | None:
+        """Accept what gcsfs can log in with; the message never quotes the value, which may be a key."""
+        if value is None or parse_secret_reference(value) is not None:
+            return value
+        if value.strip() in TOKEN_METHODS:
+            return value.strip()
+        key = parse_token(value)
+        kind = key.get("type")
+        if kind not in _KEY_FIELDS:
+            raise ValueError(
+                "token is a JSON object whose 'type' is not 'service_account' or 'authorized_user'; "
+                "give the JSON key file Google issued, unchanged"
+            )
+        missing = [name for name in _KEY_FIELDS[kind] if not key.get(name)]
+        if missing:
+            raise ValueError(f"token is a {kind} key without {', '.join(map(repr, missing))}; give the whole JSON key")
+        return value
+
+
+def parse_token(value: str) -> dict[str, Any]:
+    """The JSON key a token holds; a ValueError that never quotes the value when it holds none."""
+    how = (
+        "give a service-account JSON key, 'anon', 'google_default', 'cloud' or a {{secret.key}} reference, "
+        "or leave token unset for the default credentials"
+    )
+    if not value.lstrip().startswith(("{", "[")):
+        raise ValueError(f"token is not a JSON key nor a known login method; {how}")
+    try:
+        key = json.loads(value)
+    except json.JSONDecodeError:
+        raise ValueError(f"token starts like JSON but is not valid JSON; {how}") from None
+    if not isinstance(key, dict):
+        raise ValueError(f"token is JSON but not an object; {how}")
+    return key
+
+
+def _bucket_problem(bucket: str) -> str:
+    """Why GCS would refuse ``bucket`` as a name (its published naming rules), or "" when it is fine."""
+    if not 3 <= len(bucket) <= 222 or not _BUCKET.fullmatch(bucket):
+        return "use 3-63 lowercase letters, digits, '-', '_' and '.', starting and ending with a letter or digit"
+    if "." not in bucket and len(bucket) > 63:
+        return "a name without dots has at most 63 characters"
+    if any(not 1 <= len(part) <= 63 for part in bucket.split(".")):
+        return "each dot-separated part has 1-63 characters"
+    if bucket.startswith("goog") or "google" in bucket:
+        return "names may not start with 'goog' nor contain 'google'"
+    try:
+        ipaddress.ip_address(bucket)
+    except ValueError:
+        return ""
+    return "a name may not be an IP address"
+
+
+class GCSArtifactStoreFlavor(BaseArtifactStoreFlavor):
+    """Artifacts in a Google Cloud Storage bucket."""
+
+    name = "gcs"
+    config_class = GCSArtifactStoreConfig
+    implementation_source = "cargohold_gcs.store:GCSArtifactStore"
+    description = "A Google Cloud Storage bucket (or an emulator), through gcsfs, with create-only writes."
+    docs_url = "https://github.com/cargohold/cargohold/tree/main/plugins/gcs"
+
+
+@hookimpl
+def cargohold_flavors() -> list[type[BaseArtifactStoreFlavor]]:
+    """The gcs flavor."""
+    return [GCSArtifactStoreFlavor]

@@ -1,0 +1,214 @@
+"""The gcs store: ``FsspecArtifactStore`` over gcsfs, the only module of this flavor that imports it.
+
+What it adds to gcsfs: bounded retries and timeouts per store, create-only writes that GCS itself
+checks (``ifGenerationMatch=0``), and backend errors turned into standard ones that name the endpoint.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import random
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import aiohttp
+import google.auth.exceptions
+import requests.exceptions
+from gcsfs.core import GCSFileSystem
+from gcsfs.extended_gcsfs import ExtendedGcsFileSystem
+from gcsfs.retry import HttpError, NonRetryableError, is_retriable
+from google.api_core.exceptions import GoogleAPICallError
+
+from cargohold.artifact_stores import FsspecArtifactStore
+from cargohold_gcs.flavor import TOKEN_METHODS, GCSArtifactStoreConfig, parse_token
+
+if TYPE_CHECKING:
+    from fsspec import AbstractFileSystem
+
+__all__ = ["GCSArtifactStore", "standard_error"]
+
+#: gcsfs's request without the fixed six-try retry that its class definition wraps around it (a private
+#: attribute, set by the ``decorator`` package); ``_BoundedRequests._request`` retries it per store instead.
+_SEND = GCSFileSystem._request.__wrapped__
+#: Standard exception for an HTTP status; any other 5xx is a ``ConnectionError``.
+_BY_STATUS: dict[int, type[OSError]] = {
+    401: PermissionError,
+    403: PermissionError,
+    404: FileNotFoundError,
+    408: TimeoutError,
+    409: FileExistsError,
+    412: FileExistsError,
+    429: ConnectionError,
+    504: TimeoutError,
+}
+
+
+def standard_error(exc: BaseException, endpoint: str) -> BaseException:
+    """The standard exception for a gcsfs, aiohttp or Google error, naming the endpoint but never the credentials.
+
+    Anything else comes back unchanged.
+    """
+    where = f"GCS at {endpoint}"
+    if isinstance(exc, (HttpError, GoogleAPICallError)) and isinstance(exc.code, int):
+        kind = _BY_STATUS.get(exc.code) or (ConnectionError if exc.code >= 500 else None)
+        return kind(f"{where} answered HTTP {exc.code}: {exc}") if kind else exc
+    if type(exc) is OSError and str(exc).startswith("Forbidden"):  # gcsfs's word for HTTP 403
+        return PermissionError(f"{where} refused access: {exc}")
+    if isinstance(exc, TimeoutError):  # aiohttp's socket timeouts are TimeoutErrors too
+        return TimeoutError(f"{where} did not answer in time: {exc or type(exc).__name__}")
+    if isinstance(exc, (aiohttp.ClientConnectionError, requests.exceptions.ConnectionError)):
+        return ConnectionError(f"cannot reach {where}: {exc or type(exc).__name__}")
+    if isinstance(exc, google.auth.exceptions.TransportError):
+        return ConnectionError(f"{where}: cannot reach the token endpoint of the credentials in 'token'")
+    if isinstance(exc, (NonRetryableError, google.auth.exceptions.GoogleAuthError)):
+        return PermissionError(f"{where} could not use the credentials in 'token' ({type(exc).__name__})")
+    return exc
+
+
+def _backoff(attempt: int) -> float:
+    """Seconds before try ``attempt + 1``: about 0.5, 1, 2, ... (at most 8), jittered so clients spread out."""
+    return min(0.5 * 2.0 ** (attempt - 1), 8.0) * random.uniform(0.5, 1.0)
+
+
+class _BoundedRequests:
+    """Makes a gcsfs class try each request ``retries + 1`` times at most, then raise a standard error."""
+
+    _location: str
+
+    def __init__(self, *args: Any, retries: int = 2, **kwargs: Any) -> None:
+        self.attempts = retries + 1
+        super().__init__(*args, **kwargs)
+
+    async def _request(self, *args: Any, **kwargs: Any) -> Any:
+        attempt = 1
+        while True:
+            try:
+                return await _SEND(self, *args, **kwargs)
+            except Exception as exc:
+                if attempt < self.attempts and is_retriable(exc):
+                    await asyncio.sleep(_backoff(attempt))
+                    attempt += 1
+                    continue
+                mapped = standard_error(exc, self._location)
+                if mapped is exc:
+                    raise
+                raise mapped from exc
+
+
+class _PlainGCSFileSystem(_BoundedRequests, GCSFileSystem):  # type: ignore[misc]
+    """gcsfs's filesystem over the JSON API alone: what emulators and most buckets need."""
+
+
+class _ExtendedGCSFileSystem(_BoundedRequests, ExtendedGcsFileSystem):  # type: ignore[misc]
+    """gcsfs's filesystem for zonal and hierarchical-namespace buckets (asks gRPC for each bucket's layout)."""
+
+
+class _CreateOnlyUpload(io.BufferedIOBase):
+    """An exclusive ("x") write that GCS refuses atomically when the object already exists.
+
+    Up to ``limit`` bytes stay in memory and go up on publish as one simple upload with
+    ``ifGenerationMatch=0``; past that, the write streams into a resumable upload started with the
+    same condition, which GCS checks when the upload completes (and which this class checks up front too,
+    for servers that ignore it there).
+    """
+
+    def __init__(self, fs: Any, path: str, limit: int) -> None:
+        super().__init__()
+        self._fs, self._path, self._limit = fs, path, limit
+        self._buffer: io.BytesIO | None = io.BytesIO()
+        self._stream: Any = None
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        if self._buffer is None:
+            return int(self._stream.write(data))
+        written = self._buffer.write(data)
+        if self._buffer.tell() > self._limit:
+            # Also checked up front: fake-gcs-server ignores the condition on resumable uploads.
+            if self._fs.exists(self._path):
+                raise FileExistsError(f"{self._path!r} already exists")
+            self._stream = self._fs.open(self._path, "xb")
+            self._stream.write(self._buffer.getvalue())
+            self._buffer = None
+        return written
+
+    def publish(self) -> None:
+        """Create the object, or raise ``FileExistsError`` and create nothing."""
+        try:
+            if self._buffer is not None:
+                self._fs.pipe_file(self._path, self._buffer.getvalue(), mode="create")
+            else:
+                self._stream.close()
+        except FileExistsError as exc:
+            raise FileExistsError(f"{self._path!r} already exists") from exc
+        finally:
+            self.close()
+
+    def abort(self) -> None:
+        """Drop the data and any resumable upload begun; nothing appears under the name."""
+        try:
+            if self._stream is not None:
+                self._stream.discard()
+                with contextlib.suppress(AttributeError):
+                    self._stream.closed = True  # so that garbage collection never commits it
+        finally:
+            self._buffer = None
+            self.close()
+
+
+class GCSArtifactStore(FsspecArtifactStore):
+    """Artifacts in a GCS bucket: folders are prefixes, and ``overwrite=False`` is checked by GCS itself."""
+
+    config: GCSArtifactStoreConfig
+    supports_empty_dirs = False
+    conditional_write = True
+    #: Create-only writes up to this many bytes are one simple upload, refused atomically by GCS and by
+    #: fake-gcs-server alike; larger ones rely on GCS honouring the condition on resumable uploads.
+    create_only_buffer: ClassVar[int] = 16 * 2**20
+
+    def _make_filesystem(self) -> AbstractFileSystem:
+        config = self.config
+        cls = _ExtendedGCSFileSystem if config.zonal_hns_support else _PlainGCSFileSystem
+        options: dict[str, Any] = {"endpoint_url": config.endpoint_url} if config.endpoint_url else {}
+        if config.project:
+            options["project"] = config.project
+        timeout = aiohttp.ClientTimeout(total=None, sock_connect=config.connect_timeout, sock_read=config.read_timeout)
+        try:
+            token = None if config.token is None else _login(config.token)
+            filesystem: AbstractFileSystem = cls(
+                token=token,
+                retries=config.retries,
+                requests_timeout=timeout,
+                skip_instance_cache=True,  # each store keeps its own credentials and session
+                use_listings_cache=False,  # another process may change the bucket at any time
+                **options,
+            )
+        except (ValueError, KeyError, google.auth.exceptions.GoogleAuthError) as exc:
+            where = config.endpoint_url or "Google Cloud Storage"
+            raise PermissionError(
+                f"The gcs artifact store {config.path!r} cannot log in to {where} with the credentials in 'token' "
+                f"({type(exc).__name__}); give the JSON key Google issued, 'anon', or leave token unset."
+            ) from exc
+        return filesystem
+
+    def translate_error(self, exc: Exception) -> BaseException:
+        """Errors from outside gcsfs's HTTP requests (those are mapped as they happen), e.g. gRPC calls."""
+        endpoint = self._filesystem._location if self._filesystem is not None else self.config.endpoint_url
+        return standard_error(exc, str(endpoint or "Google Cloud Storage"))
+
+    def _open_staged(self, fs_path: str, mode: str) -> tuple[Any, Callable[[], None], Callable[[], None]]:
+        """Exclusive writes go through ``_CreateOnlyUpload``; others are gcsfs's, published on close."""
+        if "x" not in mode:
+            return super()._open_staged(fs_path, mode)
+        upload = _CreateOnlyUpload(self.filesystem, fs_path, self.create_only_buffer)
+        return upload, upload.publish, upload.abort
+
+
+def _login(token: str) -> str | dict[str, Any]:
+    """What gcsfs takes for a token: a login method's name, or the JSON key as a dict (gcsfs reads a string
+    that is not a method as a raw access token, and checks it over the network)."""
+    return token if token in TOKEN_METHODS else parse_token(token)
