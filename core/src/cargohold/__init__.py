@@ -19,6 +19,7 @@ if TYPE_CHECKING:
         BaseArtifactStoreFlavor,
         FileStat,
         FsspecArtifactStore,
+        ObjectInfo,
     )
     from cargohold.components import (
         StackComponent,
@@ -45,7 +46,14 @@ if TYPE_CHECKING:
 _LAZY = {
     "fileio": "cargohold.fileio",
     **dict.fromkeys(
-        ["BaseArtifactStore", "BaseArtifactStoreConfig", "BaseArtifactStoreFlavor", "FileStat", "FsspecArtifactStore"],
+        [
+            "BaseArtifactStore",
+            "BaseArtifactStoreConfig",
+            "BaseArtifactStoreFlavor",
+            "FileStat",
+            "FsspecArtifactStore",
+            "ObjectInfo",
+        ],
         "cargohold.artifact_stores",
     ),
     **dict.fromkeys(
@@ -89,6 +97,7 @@ __all__ = [
     "FsspecArtifactStore",
     "InvalidConfigError",
     "MissingDependencyError",
+    "ObjectInfo",
     "OutsideStoreError",
     "PluginError",
     "PluginWarning",

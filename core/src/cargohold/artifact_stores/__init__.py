@@ -9,6 +9,7 @@ from cargohold.artifact_stores.base import (
     BaseArtifactStoreConfig,
     BaseArtifactStoreFlavor,
     FileStat,
+    ObjectInfo,
     WalkItem,
 )
 
@@ -21,6 +22,7 @@ __all__ = [
     "BaseArtifactStoreFlavor",
     "FileStat",
     "FsspecArtifactStore",
+    "ObjectInfo",
     "WalkItem",
 ]
 

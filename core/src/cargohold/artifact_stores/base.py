@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import abc
 import builtins
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any, ClassVar, Literal
 
@@ -14,7 +14,14 @@ from cargohold._paths import split_scheme
 from cargohold.components import StackComponent, StackComponentConfig, StackComponentType
 from cargohold.flavors import Flavor
 
-__all__ = ["BaseArtifactStore", "BaseArtifactStoreConfig", "BaseArtifactStoreFlavor", "FileStat", "WalkItem"]
+__all__ = [
+    "BaseArtifactStore",
+    "BaseArtifactStoreConfig",
+    "BaseArtifactStoreFlavor",
+    "FileStat",
+    "ObjectInfo",
+    "WalkItem",
+]
 
 WalkItem = tuple[str, list[str], list[str]]
 
@@ -27,6 +34,16 @@ class FileStat:
     size: int
     type: Literal["file", "directory"]
     mtime: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectInfo:
+    """One file in a bulk listing: what a sync compares (``etag`` where the backend gives one, else None)."""
+
+    path: str
+    size: int
+    mtime: float | None
+    etag: str | None = None
 
 
 class BaseArtifactStoreConfig(StackComponentConfig):
@@ -147,6 +164,36 @@ class BaseArtifactStore(StackComponent, abc.ABC):
     @abc.abstractmethod
     def size(self, path: str) -> int:
         """A file's size in bytes, or the total of every file under a directory."""
+
+    def list_objects(self, path: str) -> list[ObjectInfo]:
+        """Every file at or below ``path``, sorted by path; one listing call on stores that have one.
+
+        The default walks and stats each file; flavors override it with their backend's bulk listing.
+        """
+        top = self.stat(path)
+        if top.type == "file":
+            return [ObjectInfo(top.path, top.size, top.mtime)]
+        found = []
+        for dirpath, _, files in self.walk(top.path):
+            for name in files:
+                info = self.stat(f"{dirpath.rstrip('/')}/{name}")
+                found.append(ObjectInfo(info.path, info.size, info.mtime))
+        return sorted(found, key=lambda o: o.path)
+
+    def bulk_delete(self, paths: Iterable[str]) -> dict[str, OSError]:
+        """Delete many files; a file already gone counts as deleted. Returns the failures, keyed by path.
+
+        The default removes one file at a time; flavors override it with their backend's batch delete.
+        """
+        failures: dict[str, OSError] = {}
+        for path in paths:
+            try:
+                self.remove(path)
+            except FileNotFoundError:
+                pass
+            except OSError as exc:
+                failures[path] = exc
+        return failures
 
 
 class BaseArtifactStoreFlavor(Flavor):

@@ -6,13 +6,13 @@ import contextlib
 import functools
 import io
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import IO, TYPE_CHECKING, Any, ClassVar, Literal, TypeVar, cast
 
 from cargohold._paths import inside, normalize, split_scheme
 from cargohold.artifact_stores._staged import StagedFile
-from cargohold.artifact_stores.base import BaseArtifactStore, FileStat, WalkItem
+from cargohold.artifact_stores.base import BaseArtifactStore, FileStat, ObjectInfo, WalkItem
 from cargohold.exceptions import CargoholdError, OutsideStoreError
 
 if TYPE_CHECKING:
@@ -23,6 +23,7 @@ __all__ = ["FsspecArtifactStore"]
 F = TypeVar("F", bound=Callable[..., Any])
 Parts = tuple[str, ...]
 _Tree = dict[str, "_Tree | None"]
+_MAGIC = frozenset("*?[")
 
 
 def _translated(method: F) -> F:
@@ -52,6 +53,8 @@ class FsspecArtifactStore(BaseArtifactStore):
 
     #: Keys of ``fs.info`` that may hold a modification time, most preferred first.
     mtime_keys: ClassVar[tuple[str, ...]] = ("mtime", "LastModified", "last_modified", "updated", "created")
+    #: Keys of ``fs.info`` that may hold an etag, most preferred first; ``list_objects`` reports it.
+    etag_keys: ClassVar[tuple[str, ...]] = ("ETag", "etag")
     #: How a write stays invisible until it is finished; see ``_open_staged``.
     write_staging: ClassVar[Literal["close", "rename"]] = "close"
     _filesystem: AbstractFileSystem | None = None
@@ -353,3 +356,51 @@ class FsspecArtifactStore(BaseArtifactStore):
                 yield from self._walk_tree((*parts, name), cast(_Tree, tree[name]), topdown)
         if not topdown:
             yield self._full(parts), dirs, files
+
+    @_translated
+    def list_objects(self, path: str) -> list[ObjectInfo]:
+        """Every file at or below ``path`` from one ``fs.find``: one paged listing on object stores."""
+        parts = self._parts(path)
+        info = self._info(parts)
+        if info["type"] != "directory":
+            return [self._object(parts, info)]
+        found = self.filesystem.find(self._fs_path(parts), detail=True).items()
+        objects = ((self._parts_of_fs_path(name), i) for name, i in found if i["type"] != "directory")
+        return sorted((self._object(p, i) for p, i in objects if inside(p, parts) and p != parts), key=lambda o: o.path)
+
+    def _object(self, parts: Parts, info: dict[str, Any]) -> ObjectInfo:
+        etag = next((str(info[k]).strip('"') for k in self.etag_keys if info.get(k)), None)
+        return ObjectInfo(self._full(parts), int(info.get("size") or 0), self._mtime(info), etag)
+
+    def bulk_delete(self, paths: Iterable[str]) -> dict[str, OSError]:
+        """One batched ``fs.rm`` (S3 deletes a thousand keys a request); on error, file by file to say which failed.
+
+        ``fs.rm`` expands glob characters, so a name holding ``*``, ``?`` or ``[`` is removed on its own.
+        """
+        failures: dict[str, OSError] = {}
+        targets: dict[str, str] = {}
+        for path in paths:
+            try:
+                targets[path] = self._fs_path(self._parts(path))
+            except OSError as exc:
+                failures[path] = exc
+        literal = [p for p in targets.values() if not _MAGIC.intersection(p)]
+        try:
+            if literal:
+                self.filesystem.rm(literal)
+            one_by_one = [(path, p) for path, p in targets.items() if _MAGIC.intersection(p)]
+        except Exception:
+            one_by_one = list(targets.items())
+        for path, fs_path in one_by_one:
+            try:
+                self._remove_one(fs_path)
+            except FileNotFoundError:
+                pass
+            except OSError as exc:
+                failures[path] = exc
+        self.filesystem.invalidate_cache()
+        return failures
+
+    @_translated
+    def _remove_one(self, fs_path: str) -> None:
+        self.filesystem.rm_file(fs_path)
