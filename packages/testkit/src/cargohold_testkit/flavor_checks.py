@@ -13,7 +13,7 @@ import re
 import subprocess
 import sys
 from importlib.metadata import entry_points
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NoReturn
 
 import pytest
 
@@ -55,7 +55,7 @@ print(json.dumps({name: first.get(name, "an unknown place") for name in loaded})
 """
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     """Fail with the message alone: it already says what to fix, a traceback into the kit would not."""
     pytest.fail(message, pytrace=False)
 
@@ -79,7 +79,7 @@ class FlavorTests:
         try:
             return flavor.validate_config(config_values)
         except Exception as exc:
-            pytest.fail(f"config_values is not a valid config for {flavor!r}: {exc}", pytrace=False)
+            _fail(f"config_values is not a valid config for {flavor!r}: {exc}")
 
     def test_flavor_class_is_usable(self, flavor_class: type[Flavor]) -> None:
         problems = flavor_class.problems()
@@ -116,7 +116,6 @@ class FlavorTests:
                 f"The config schema of {flavor!r} does not render to JSON ({type(exc).__name__}: {exc}); "
                 "give every field of its config a type pydantic can describe, or a json_schema_extra for it."
             )
-            return
         for name in flavor.config_class.secret_fields():
             value = config_values.get(name)
             if value and str(value) in rendered:
@@ -191,7 +190,6 @@ class FlavorTests:
         cls: object = flavor.implementation_class
         if not (isinstance(cls, type) and issubclass(cls, StackComponent)):
             _fail(f"{flavor!r} names {cls!r} as its implementation, which is not a StackComponent subclass.")
-            return
         if flavor.type != cls.TYPE:
             _fail(f"{cls.__qualname__} is a {cls.TYPE}, but {flavor!r} is a {flavor.type} flavor.")
         missing = sorted(getattr(cls, "__abstractmethods__", ()))
