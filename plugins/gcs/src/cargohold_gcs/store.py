@@ -202,10 +202,18 @@ class GCSArtifactStore(FsspecArtifactStore):
 
     def _open_staged(self, fs_path: str, mode: str) -> tuple[Any, Callable[[], None], Callable[[], None]]:
         """Exclusive writes go through ``_CreateOnlyUpload``; others are gcsfs's, published on close."""
-        if "x" not in mode:
-            return super()._open_staged(fs_path, mode)
-        upload = _CreateOnlyUpload(self.filesystem, fs_path, self.create_only_buffer)
-        return upload, upload.publish, upload.abort
+        if "x" in mode:
+            upload = _CreateOnlyUpload(self.filesystem, fs_path, self.create_only_buffer)
+            return upload, upload.publish, upload.abort
+        raw, publish, abort = super()._open_staged(fs_path, mode)
+
+        def abort_for_good() -> None:
+            try:
+                abort()
+            finally:  # a cancel that failed (server gone) must not let garbage collection commit the upload
+                raw.closed = True
+
+        return raw, publish, abort_for_good
 
 
 def _login(token: str) -> str | dict[str, Any]:
