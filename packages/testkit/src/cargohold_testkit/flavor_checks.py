@@ -2,7 +2,7 @@
 
 Subclass :class:`FlavorTests` and give it three fixtures: ``flavor_class``, ``entry_point`` (the name under
 ``[project.entry-points.cargohold]``, or None for a flavor registered by dotted path) and ``config_values``
-(a valid config, with a sample value for every secret field).
+(a valid config with made-up values for its secret fields; parametrize it when some secrets exclude others).
 """
 
 from __future__ import annotations
@@ -79,7 +79,8 @@ class FlavorTests:
         try:
             return flavor.validate_config(config_values)
         except Exception as exc:
-            _fail(f"config_values is not a valid config for {flavor!r}: {exc}")
+            problem = exc  # failing outside the handler keeps pytest from printing the chain
+        _fail(f"config_values is not a valid config for {flavor!r}: {problem}")
 
     def test_flavor_class_is_usable(self, flavor_class: type[Flavor]) -> None:
         problems = flavor_class.problems()
@@ -138,12 +139,13 @@ class FlavorTests:
     def test_secret_values_never_show(
         self, flavor: Flavor, config: StackComponentConfig, config_values: dict[str, Any]
     ) -> None:
-        secrets = {name: config_values.get(name) for name in flavor.config_class.secret_fields()}
-        missing = [name for name, value in secrets.items() if not value]
-        if missing:
+        declared = flavor.config_class.secret_fields()
+        secrets = {name: config_values[name] for name in declared if config_values.get(name)}
+        if declared and not secrets:
             _fail(
-                f"config_values gives no sample for the secret field(s) {', '.join(map(repr, missing))}; "
-                "give each a made-up value so that the kit can check it never shows."
+                f"config_values gives no sample for the secret fields {', '.join(map(repr, declared))}; give each a "
+                "made-up value so that the kit can check it never shows (secrets that cannot go together: "
+                "parametrize config_values with one config per combination)."
             )
         component = flavor.build(config, name="kit")
         shown = {
