@@ -125,10 +125,15 @@ def format_validation_error(flavor: str, exc: ValidationError, what: str = "conf
 
 def _missing_dependency_message(flavor: Flavor, module_name: str, exc: Exception) -> str:
     """Name the distribution that brings the missing library back."""
-    from importlib.metadata import packages_distributions
+    from importlib.metadata import entry_points, packages_distributions
+
+    from cargohold.plugins import ENTRY_POINT_GROUP
 
     top = module_name.partition(".")[0]
-    distributions = packages_distributions().get(top)
+    # An editable install lists no package files, so look for the plugin's entry points too.
+    distributions = packages_distributions().get(top) or [
+        ep.dist.name for ep in entry_points(group=ENTRY_POINT_GROUP) if ep.dist and ep.module.split(".")[0] == top
+    ]
     missing = getattr(exc, "name", None) or top
     target = distributions[0] if distributions else missing
     detail = "" if isinstance(exc, ModuleNotFoundError) else f" ({type(exc).__name__}: {exc})"
