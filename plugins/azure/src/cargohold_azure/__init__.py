@@ -1,0 +1,3 @@
+"""The Azure Blob Storage artifact store flavor for cargohold."""
+
+__version__ = "0.1.0"

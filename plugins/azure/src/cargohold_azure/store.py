@@ -1,0 +1,196 @@
+"""The azure store: the shared fsspec store over adlfs, the only module of this plugin that imports it.
+
+adlfs is used as it is, with three changes made in a subclass: its service client gets bounded
+retries and timeouts (adlfs builds one with the SDK's defaults, which take minutes to give up on a
+dead endpoint), open files raise standard exceptions, and a copy waits until the service has
+finished it, refusing an existing target when asked to.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import urlsplit
+
+from adlfs import AzureBlobFile, AzureBlobFileSystem
+from azure.core import MatchConditions
+from azure.core.exceptions import (
+    AzureError,
+    ClientAuthenticationError,
+    HttpResponseError,
+    ResourceExistsError,
+    ResourceNotFoundError,
+    ServiceRequestError,
+    ServiceRequestTimeoutError,
+    ServiceResponseError,
+    ServiceResponseTimeoutError,
+)
+from azure.storage.blob.aio import BlobServiceClient
+from fsspec.asyn import sync_wrapper
+
+from cargohold.artifact_stores import FsspecArtifactStore
+from cargohold.exceptions import InvalidConfigError
+from cargohold_azure.flavor import AzureArtifactStoreConfig
+
+if TYPE_CHECKING:
+    from fsspec import AbstractFileSystem
+
+__all__ = ["AzureArtifactStore"]
+
+#: The config fields adlfs takes as they are (anon only when set, so that AZURE_STORAGE_ANON can apply).
+_CREDENTIALS = ("account_name", "client_id", "tenant_id", *AzureArtifactStoreConfig.secret_fields())
+#: Waits before retry n: 1.5**n s, +-0.2 s (the SDK's defaults wait 15 + 3**n s +-3 s).
+_BACKOFF = {"initial_backoff": 0, "increment_base": 1.5, "random_jitter_range": 0.2}
+_COPY_POLL_MAX = 5.0
+
+
+class AzureArtifactStore(FsspecArtifactStore):
+    """Artifacts in an Azure Blob Storage container, through adlfs."""
+
+    config: AzureArtifactStoreConfig
+    supports_empty_dirs: ClassVar[bool] = False  # a folder is a name prefix; it exists while a blob is under it
+    conditional_write: ClassVar[bool] = True  # If-None-Match: * on Put Block List and Copy Blob
+
+    def _make_filesystem(self) -> AbstractFileSystem:
+        config = self.config
+        credentials: dict[str, Any] = {n: getattr(config, n) for n in _CREDENTIALS if getattr(config, n) is not None}
+        if config.anon:
+            credentials["anon"] = True
+        try:
+            return _BlobFileSystem(
+                retries=config.retries,
+                connection_timeout=config.connection_timeout,
+                read_timeout=config.read_timeout,
+                assume_container_exists=True,  # never probe nor create containers: the root's container must exist
+                use_listings_cache=False,  # another process may change the container at any time
+                skip_instance_cache=True,
+                **credentials,
+            )
+        except ValueError as exc:
+            reason = str(exc.__cause__ or exc).rstrip("!.")
+            raise InvalidConfigError(
+                f"The azure artifact store {config.path!r} cannot log in ({reason}); set connection_string, or "
+                "account_name with a credential, in its config, or AZURE_STORAGE_CONNECTION_STRING or "
+                "AZURE_STORAGE_ACCOUNT_NAME in the environment."
+            ) from exc
+
+    def translate_error(self, exc: Exception) -> BaseException:
+        filesystem = self._filesystem
+        endpoint = filesystem.endpoint if isinstance(filesystem, _BlobFileSystem) else self.config.path
+        return standard_error(exc, endpoint)
+
+    def _copy_if_absent(self, src: tuple[str, ...], dst: tuple[str, ...]) -> None:
+        """A server-side copy that the service refuses when ``dst`` exists: race-safe, and no bytes pass here."""
+        self.filesystem.cp_file(self._fs_path(src), self._fs_path(dst), overwrite=False)
+
+
+def standard_error(exc: BaseException, endpoint: str) -> BaseException:
+    """The standard exception for an Azure SDK error (adlfs wraps failed uploads in RuntimeError); else ``exc``.
+
+    Messages name the endpoint and the service's error code, never a credential.
+    """
+    cause = exc.__cause__ if isinstance(exc, RuntimeError) else exc
+    if not isinstance(cause, AzureError):
+        return exc
+    what = str(cause.message or type(cause).__name__).strip().splitlines()[0]
+    code = getattr(cause, "error_code", None)
+    code = getattr(code, "value", code)  # the SDK gives a StorageErrorCode for some answers, a str for others
+    if code:
+        what = f"{what} ({code})"
+    if isinstance(cause, ServiceRequestTimeoutError | ServiceResponseTimeoutError):
+        return TimeoutError(f"Azure Blob Storage at {endpoint} did not answer in time: {what}")
+    if isinstance(cause, ServiceRequestError | ServiceResponseError):
+        return ConnectionError(f"Cannot reach Azure Blob Storage at {endpoint}: {what}")
+    if isinstance(cause, ResourceExistsError):
+        return FileExistsError(f"Already exists at {endpoint}: {what}")
+    if isinstance(cause, ResourceNotFoundError):
+        return FileNotFoundError(f"Not found at {endpoint}: {what}")
+    if isinstance(cause, ClientAuthenticationError) or (
+        isinstance(cause, HttpResponseError) and cause.status_code in (401, 403)
+    ):
+        return PermissionError(f"Azure Blob Storage at {endpoint} refused access: {what}")
+    return exc
+
+
+class _BlobFileSystem(AzureBlobFileSystem):  # type: ignore[misc]  # adlfs is untyped
+    """adlfs with bounded retries and timeouts, standard exceptions from open files, and finished copies."""
+
+    service_client: BlobServiceClient
+
+    def __init__(self, *, retries: int, connection_timeout: float, read_timeout: float, **kwargs: Any) -> None:
+        self._client_options: dict[str, Any] = {
+            "retry_total": retries,
+            **_BACKOFF,
+            "connection_timeout": connection_timeout,
+            "read_timeout": read_timeout,
+        }
+        super().__init__(**kwargs)
+
+    def do_connect(self) -> None:
+        """adlfs picks the account URL and credential (config, then environment); rebuild its client with limits."""
+        super().do_connect()
+        built = self.service_client
+        self.service_client = BlobServiceClient(built.url, credential=built.credential, **self._client_options)
+
+    @property
+    def endpoint(self) -> str:
+        """The service URL without its query, which may hold a SAS token."""
+        parts = urlsplit(self.service_client.url)
+        return f"{parts.scheme}://{parts.netloc}{parts.path}".rstrip("/")
+
+    @contextlib.contextmanager
+    def standard_errors(self) -> Iterator[None]:
+        """Raise Azure SDK errors met inside as the standard exceptions, the original chained."""
+        try:
+            yield
+        except (OSError, ValueError, TypeError):
+            raise
+        except Exception as exc:
+            mapped = standard_error(exc, self.endpoint)
+            if mapped is exc:
+                raise
+            raise mapped from exc
+
+    def _open(
+        self, path: str, mode: str = "rb", block_size: int | None = None, cache_type: str = "readahead", **kwargs: Any
+    ) -> _BlobFile:
+        return _BlobFile(self, path, mode, block_size=block_size or self.blocksize, cache_type=cache_type, **kwargs)
+
+    async def _cp_file(self, path1: str, path2: str, overwrite: bool = True, **kwargs: Any) -> None:
+        """Copy on the service and wait until it is done (a copy may finish asynchronously, and a rename
+        deletes the source right after); with ``overwrite=False`` the service refuses an existing target."""
+        container1, blob1, _ = self.split_path(path1)
+        container2, blob2, _ = self.split_path(path2)
+        source = self.service_client.get_blob_client(container1, blob1).url
+        refuse_existing = None if overwrite else MatchConditions.IfMissing
+        async with self.service_client.get_blob_client(container2, blob2) as target:
+            started = await target.start_copy_from_url(source, match_condition=refuse_existing)
+            status: object = started["copy_status"]
+            delay = 0.05
+            while status == "pending":
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, _COPY_POLL_MAX)
+                status = (await target.get_blob_properties()).copy.status
+            if status != "success":
+                await target.delete_blob()
+                raise OSError(f"Azure Blob Storage could not copy {path1!r} to {path2!r}: the copy ended {status}")
+        self.invalidate_cache(self._parent(path2))
+
+    cp_file = sync_wrapper(_cp_file)
+
+
+class _BlobFile(AzureBlobFile):  # type: ignore[misc]  # adlfs is untyped
+    """adlfs's blob file; its uploads and ranged reads raise the standard exceptions."""
+
+    fs: _BlobFileSystem
+
+    def flush(self, force: bool = False) -> None:
+        with self.fs.standard_errors():
+            super().flush(force)
+
+    def _fetch_range(self, start: int, end: int | None = None, **kwargs: Any) -> bytes:
+        with self.fs.standard_errors():
+            data: bytes = super()._fetch_range(start, end, **kwargs)
+        return data

@@ -1,0 +1,115 @@
+"""Failures arrive fast and named: a dead or hung endpoint, no credentials, and an upload cut off by the server."""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from azure.storage.blob import BlobServiceClient
+
+from cargohold import InvalidConfigError
+from cargohold_azure.flavor import AzureArtifactStoreFlavor
+from cargohold_azure.store import AzureArtifactStore
+from cargohold_testkit.servers import AZURITE_ACCOUNT_KEY, azurite_connection_string, start_azure
+
+#: Bigger than adlfs's 50 MiB block, so that a block is staged on the service before the upload is cut off.
+UPLOAD = 51 * 2**20
+
+
+def build(**values: object) -> AzureArtifactStore:
+    store = AzureArtifactStoreFlavor().build({"path": "az://box/root", **values})
+    assert isinstance(store, AzureArtifactStore)
+    return store
+
+
+@pytest.fixture
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+@pytest.fixture
+def hung_endpoint() -> Iterator[str]:
+    """A port that accepts connections (the kernel's backlog does) and never answers a byte."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(64)
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
+def test_building_a_store_makes_no_connection(closed_port: int) -> None:
+    store = build(connection_string=azurite_connection_string(f"http://127.0.0.1:{closed_port}"))
+    assert store.path == "az://box/root"
+    assert store._filesystem is None
+
+
+def test_a_dead_endpoint_fails_within_seconds_with_the_defaults(closed_port: int) -> None:
+    endpoint = f"http://127.0.0.1:{closed_port}"
+    store = build(connection_string=azurite_connection_string(endpoint))
+    started = time.monotonic()
+    with pytest.raises(ConnectionError) as failed:
+        store.exists("x.bin")
+    assert time.monotonic() - started < 10  # two retries, 1.5 s and 2.25 s apart; the SDK alone takes ~80 s
+    assert f"{endpoint}/devstoreaccount1" in str(failed.value)
+    assert AZURITE_ACCOUNT_KEY not in str(failed.value)
+
+
+def test_a_hung_endpoint_times_out(hung_endpoint: str) -> None:
+    store = build(connection_string=azurite_connection_string(hung_endpoint), read_timeout=1, retries=0)
+    for attempt in (lambda: store.listdir(""), lambda: store.open("x.bin", "wb").close()):
+        started = time.monotonic()
+        with pytest.raises(TimeoutError, match=f"{hung_endpoint}/devstoreaccount1 did not answer in time"):
+            attempt()
+        assert time.monotonic() - started < 5  # the SDK alone waits for minutes
+
+
+def test_no_credentials_anywhere_is_one_sentence_on_first_use(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("AZURE_STORAGE_CONNECTION_STRING", "AZURE_STORAGE_ACCOUNT_NAME"):
+        monkeypatch.delenv(name, raising=False)
+    store = build()  # valid: with nothing configured, adlfs looks in the environment
+    with pytest.raises(InvalidConfigError, match="set connection_string, or account_name with a credential"):
+        store.exists("x")
+
+
+def test_the_environment_is_the_default_chain(monkeypatch: pytest.MonkeyPatch, closed_port: int) -> None:
+    endpoint = f"http://127.0.0.1:{closed_port}"
+    monkeypatch.setenv("AZURE_STORAGE_CONNECTION_STRING", azurite_connection_string(endpoint))
+    with pytest.raises(ConnectionError, match=endpoint):
+        build(retries=0).exists("x")
+
+
+def test_an_upload_cut_off_by_the_server_leaves_nothing_under_its_name(tmp_path: Path) -> None:
+    server = start_azure(tmp_path)
+    try:
+        connection = azurite_connection_string(server.endpoint)
+        with BlobServiceClient.from_connection_string(connection) as service:
+            service.create_container("box")
+        store = build(connection_string=connection, connection_timeout=2, read_timeout=2, retries=1)
+        with store.open("kept.bin", "wb") as f:
+            f.write(b"committed before the cut")
+        upload = store.open("big.bin", "wb")
+        upload.write(os.urandom(UPLOAD))  # a full block: staged on the service now, committed only on close
+        with BlobServiceClient.from_connection_string(connection) as service:
+            staged = service.get_blob_client("box", "root/big.bin").get_block_list("uncommitted")[1]
+        assert staged, "the upload should be under way, with blocks on the service"
+        server.stop()
+        started = time.monotonic()
+        with pytest.raises(ConnectionError, match=server.endpoint):
+            upload.close()
+        assert time.monotonic() - started < 10
+    finally:
+        server.stop()
+    # The same data folder, served again: the committed blob is there, the cut-off one is not.
+    server = start_azure(tmp_path)
+    try:
+        store = build(connection_string=azurite_connection_string(server.endpoint))
+        assert store.listdir("") == ["kept.bin"]
+        assert not store.exists("big.bin")
+    finally:
+        server.stop()

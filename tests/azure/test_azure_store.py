@@ -1,0 +1,243 @@
+"""The azure flavor against Azurite: the kit through the store and through fileio, then what is Azure's own."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable, Iterator
+from typing import IO, Any
+
+import pytest
+from azure.core.exceptions import HttpResponseError
+from azure.storage.blob import BlobServiceClient, ContainerSasPermissions, generate_container_sas
+
+from cargohold import fileio
+from cargohold.artifact_stores import FileStat, WalkItem
+from cargohold_azure.flavor import AzureArtifactStoreFlavor
+from cargohold_azure.store import AzureArtifactStore
+from cargohold_testkit import ArtifactStoreTests, FlavorTests
+from cargohold_testkit.servers import AZURITE_ACCOUNT_KEY, AZURITE_ACCOUNT_NAME, EmulatorServer
+
+
+class TestAzureConformance(ArtifactStoreTests):
+    pass
+
+
+class ThroughFileio:
+    """The store's interface as ``cargohold.fileio`` offers it: every call goes by full URL through the routing."""
+
+    def __init__(self, store: AzureArtifactStore) -> None:
+        self.store = store
+        self.path = store.path
+        self.supports_empty_dirs = store.supports_empty_dirs
+        self.conditional_write = store.conditional_write
+
+    def url(self, path: str) -> str:
+        return path if "://" in path else f"{self.path}/{path}"
+
+    def open(self, path: str, mode: str = "r") -> IO[Any]:
+        return fileio.open(self.url(path), mode)
+
+    def copyfile(self, src: str, dst: str, overwrite: bool = False) -> None:
+        fileio.copyfile(self.url(src), self.url(dst), overwrite)
+
+    def rename(self, src: str, dst: str, overwrite: bool = False) -> None:
+        fileio.rename(self.url(src), self.url(dst), overwrite)
+
+    def walk(self, top: str, topdown: bool = True, onerror: Callable[[OSError], object] | None = None) -> Any:
+        return fileio.walk(self.url(top), topdown, onerror)
+
+    def exists(self, path: str) -> bool:
+        return fileio.exists(self.url(path))
+
+    def glob(self, pattern: str) -> list[str]:
+        return fileio.glob(self.url(pattern))
+
+    def isdir(self, path: str) -> bool:
+        return fileio.isdir(self.url(path))
+
+    def listdir(self, path: str) -> list[str]:
+        return fileio.listdir(self.url(path))
+
+    def makedirs(self, path: str) -> None:
+        fileio.makedirs(self.url(path))
+
+    def mkdir(self, path: str) -> None:
+        fileio.mkdir(self.url(path))
+
+    def remove(self, path: str) -> None:
+        fileio.remove(self.url(path))
+
+    def rmtree(self, path: str) -> None:
+        fileio.rmtree(self.url(path))
+
+    def stat(self, path: str) -> FileStat:
+        return fileio.stat(self.url(path))
+
+    def size(self, path: str) -> int:
+        return fileio.size(self.url(path))
+
+
+class TestAzureThroughFileio(ArtifactStoreTests):
+    """The whole kit again, each call routed by ``cargohold.fileio`` to the mounted store."""
+
+    @pytest.fixture
+    def store(self, make_store: Callable[..., AzureArtifactStore]) -> Iterator[ThroughFileio]:
+        mounted = make_store()
+        fileio.mount(mounted)
+        yield ThroughFileio(mounted)
+        fileio.unmount(mounted)
+
+    # fileio never hands a path outside a store's root to that store: it routes it elsewhere instead.
+    def test_dotdot_cannot_leave_the_root(self, store: ThroughFileio) -> None:  # type: ignore[override]
+        for path in ("a/../../x", "../x", self.url(store, "..", "x")):  # type: ignore[arg-type]
+            assert fileio.store_for(store.url(path)) is not store.store
+        assert fileio.store_for(store.url("a/../x")) is store.store
+
+    def test_a_sibling_with_the_root_as_prefix_is_outside(self, store: ThroughFileio) -> None:  # type: ignore[override]
+        assert fileio.store_for(store.path + "2/file.bin") is not store.store
+        assert fileio.store_for(store.path + "/file.bin") is store.store
+
+
+class TestAzureFlavor(FlavorTests):
+    @pytest.fixture
+    def flavor_class(self) -> type[AzureArtifactStoreFlavor]:
+        return AzureArtifactStoreFlavor
+
+    @pytest.fixture
+    def entry_point(self) -> str:
+        return "azure"
+
+    @pytest.fixture(
+        params=[
+            {"connection_string": "DefaultEndpointsProtocol=https;AccountName=kitacct;AccountKey=a2l0LWNzLWtleQ=="},
+            {"account_name": "kitacct", "account_key": "a2l0LWFjY291bnQta2V5"},
+            {"account_name": "kitacct", "sas_token": "sv=2024-08-04&sp=r&sig=kit-sas-signature"},
+            {"account_name": "kitacct", "client_id": "kit-app", "client_secret": "kit-client-secret", "tenant_id": "t"},
+        ],
+        ids=["connection_string", "account_key", "sas_token", "service_principal"],
+    )
+    def config_values(self, request: pytest.FixtureRequest) -> dict[str, str]:
+        return {"path": "az://kit-container/root", **request.param}
+
+    def test_secret_values_never_show(self, flavor: Any, config: Any, config_values: dict[str, Any]) -> None:
+        """Azure's secrets are alternatives (the config refuses them together), so each login kind is checked
+        in turn: the kit gets the secrets of this kind, and a marker for those the kind leaves out."""
+        absent = {name: f"<{name} is not part of this login>" for name in flavor.config_class.secret_fields()}
+        super().test_secret_values_never_show(flavor, config, {**absent, **config_values})
+
+
+def _write(store: Any, path: str, data: bytes) -> None:
+    with store.open(path, "wb") as f:
+        f.write(data)
+
+
+def _read(store: Any, path: str) -> bytes:
+    with store.open(path, "rb") as f:
+        data: bytes = f.read()
+    return data
+
+
+def test_az_and_abfs_name_the_same_place(store: AzureArtifactStore) -> None:
+    _write(store, "x/y.bin", b"same")
+    abfs = "abfs://" + store.path.removeprefix("az://")
+    assert _read(store, abfs + "/x/y.bin") == b"same"
+    assert store.glob(abfs + "/**/*.bin") == [store.path + "/x/y.bin"]  # answers keep the root's scheme
+
+
+def test_a_blob_written_is_one_the_sdk_reads(store: AzureArtifactStore, connection_string: str) -> None:
+    _write(store, "model/weights.bin", b"\x00weights")
+    container, _, folder = store.path.removeprefix("az://").partition("/")
+    with BlobServiceClient.from_connection_string(connection_string) as service:
+        blob = service.get_blob_client(container, f"{folder}/model/weights.bin")
+        assert blob.download_blob().readall() == b"\x00weights"
+
+
+def test_a_copy_is_done_on_the_service_when_it_returns(store: AzureArtifactStore, connection_string: str) -> None:
+    _write(store, "a.bin", b"a" * 100_000)
+    store.copyfile("a.bin", "b.bin")
+    container, _, folder = store.path.removeprefix("az://").partition("/")
+    with BlobServiceClient.from_connection_string(connection_string) as service:
+        copied = service.get_blob_client(container, f"{folder}/b.bin").get_blob_properties()
+    assert copied.copy.status == "success"  # a server-side Copy Blob, finished before copyfile returned
+    assert copied.size == 100_000
+
+
+def test_two_stores_with_different_credentials_side_by_side(
+    azurite: EmulatorServer, connection_string: str, new_container: Callable[[], str]
+) -> None:
+    keyed, signed = new_container(), new_container()
+    sas = generate_container_sas(
+        AZURITE_ACCOUNT_NAME,
+        signed,
+        account_key=AZURITE_ACCOUNT_KEY,
+        permission=ContainerSasPermissions(read=True, write=True, create=True, delete=True, list=True),
+        expiry=datetime.datetime.now(datetime.UTC) + datetime.timedelta(hours=1),
+    )
+    sas_connection = f"BlobEndpoint={azurite.endpoint}/{AZURITE_ACCOUNT_NAME};SharedAccessSignature={sas}"
+    flavor = AzureArtifactStoreFlavor()
+    by_key = flavor.build({"path": f"az://{keyed}/data", "connection_string": connection_string})
+    by_sas = flavor.build({"path": f"az://{signed}/data", "connection_string": sas_connection})
+    assert isinstance(by_key, AzureArtifactStore)
+    assert isinstance(by_sas, AzureArtifactStore)
+    # The SAS allows nothing in the keyed container: a path sent to the wrong store would fail.
+    with pytest.raises(HttpResponseError) as refused:
+        by_sas.filesystem.pipe_file(f"{keyed}/data/probe.txt", b"x")
+    assert refused.value.status_code == 403
+    for mounted in (by_key, by_sas):
+        fileio.mount(mounted)
+    try:
+        for mounted in (by_key, by_sas):
+            with fileio.open(f"{mounted.path}/who.txt", "w") as f:
+                f.write(mounted.path)
+        assert fileio.store_for(f"az://{signed}/data/who.txt") is by_sas
+        for mounted in (by_key, by_sas):
+            with fileio.open(f"{mounted.path}/who.txt") as f:
+                assert f.read() == mounted.path
+        fileio.copyfile(f"{by_key.path}/who.txt", f"{by_sas.path}/from-key.txt")
+        assert fileio.listdir(by_sas.path) == ["from-key.txt", "who.txt"]
+    finally:
+        for mounted in (by_key, by_sas):
+            fileio.unmount(mounted)
+
+
+def test_a_read_only_sas_is_refused_writing_and_the_signature_never_shows(
+    azurite: EmulatorServer, container: str
+) -> None:
+    sas = generate_container_sas(
+        AZURITE_ACCOUNT_NAME,
+        container,
+        account_key=AZURITE_ACCOUNT_KEY,
+        permission=ContainerSasPermissions(read=True, list=True),
+        expiry=datetime.datetime.now(datetime.UTC) + datetime.timedelta(hours=1),
+    )
+    signature = dict(p.split("=", 1) for p in sas.split("&"))["sig"]
+    read_only = AzureArtifactStoreFlavor().build(
+        {
+            "path": f"az://{container}/read-only",
+            "connection_string": f"BlobEndpoint={azurite.endpoint}/{AZURITE_ACCOUNT_NAME};SharedAccessSignature={sas}",
+        }
+    )
+    assert read_only.listdir("") == []
+    with pytest.raises(PermissionError) as refused, read_only.open("x.bin", "wb") as f:
+        f.write(b"x")
+    assert azurite.endpoint in str(refused.value)
+    assert signature not in str(refused.value)
+    assert signature not in repr(read_only)
+    assert not read_only.exists("x.bin")
+
+
+def test_a_missing_container_is_named_on_first_write(make_store: Callable[..., AzureArtifactStore]) -> None:
+    missing = make_store(path="az://no-such-container/root")
+    with pytest.raises(FileNotFoundError, match="ContainerNotFound"), missing.open("x.bin", "wb") as f:
+        f.write(b"x")
+
+
+def test_walk_of_an_azure_folder_marker_blob(store: AzureArtifactStore, connection_string: str) -> None:
+    """Tools such as Storage Explorer mark folders with an empty blob; it reads as a folder, never a file."""
+    container, _, folder = store.path.removeprefix("az://").partition("/")
+    with BlobServiceClient.from_connection_string(connection_string) as service:
+        service.get_blob_client(container, f"{folder}/marked").upload_blob(b"", metadata={"hdi_isfolder": "true"})
+    _write(store, "marked/inside.txt", b"in")
+    walked: list[WalkItem] = list(store.walk(store.path))
+    assert walked == [(store.path, ["marked"], []), (store.path + "/marked", [], ["inside.txt"])]
+    assert store.isdir("marked")
