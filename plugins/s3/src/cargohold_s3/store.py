@@ -1,0 +1,156 @@
+"""The s3 store: the shared fsspec store over s3fs, with bounded retries, standard errors and create-only writes.
+
+The only module of the plugin that imports s3fs and botocore; cargohold reaches it through the flavor's
+``implementation_source`` when a store is first built.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any, ClassVar, cast
+
+from botocore import exceptions as boto
+from fsspec.asyn import sync_wrapper
+from s3fs import S3FileSystem
+
+from cargohold.artifact_stores.fsspec_store import FsspecArtifactStore
+from cargohold_s3.flavor import S3ArtifactStoreConfig, S3ArtifactStoreSettings
+
+__all__ = ["S3ArtifactStore", "standard_error"]
+
+logger = logging.getLogger(__name__)
+
+_TIMEOUTS = (boto.ConnectTimeoutError, boto.ReadTimeoutError)
+_UNREACHABLE = (boto.ConnectionError, boto.HTTPClientError)
+_NO_CREDENTIALS = (boto.NoCredentialsError, boto.PartialCredentialsError, boto.CredentialRetrievalError)
+
+
+def standard_error(exc: BaseException, endpoint: str) -> BaseException:
+    """The built-in exception a botocore failure stands for, naming the endpoint but no credential; else ``exc``."""
+    if isinstance(exc, _TIMEOUTS):
+        return TimeoutError(
+            f"the S3 endpoint {endpoint} did not answer in time ({exc}); "
+            "check that it is up, or raise connect_timeout or read_timeout in the store's config"
+        )
+    if isinstance(exc, _UNREACHABLE):
+        return ConnectionError(f"cannot reach the S3 endpoint {endpoint}: {exc}")
+    if isinstance(exc, _NO_CREDENTIALS):
+        return PermissionError(
+            f"no usable credentials for the S3 endpoint {endpoint} ({type(exc).__name__}); give key and secret "
+            "in the store's config, or set up the AWS default chain (environment, profile, instance metadata)"
+        )
+    return exc
+
+
+class _S3FileSystem(S3FileSystem):  # type: ignore[misc]  # s3fs ships no type hints
+    """s3fs raising built-in exceptions that name the endpoint, from open files as well as from the store's methods.
+
+    Every request, an open file's part uploads and range reads included, goes through ``_call_s3``.
+    """
+
+    # botocore's standard retry mode (max_attempts) is the one retry layer: s3fs's own loop would multiply it.
+    retries = 1
+
+    @property
+    def endpoint(self) -> str:
+        """The URL requests go to, once the client exists; the configured one (or AWS's default) before."""
+        client = self._s3
+        if client is not None:
+            return cast(str, client.meta.endpoint_url)
+        return cast(str, self.endpoint_url or "the default AWS S3 endpoint")
+
+    async def _call_s3(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await super()._call_s3(method, *args, **kwargs)
+        except boto.BotoCoreError as exc:
+            mapped = standard_error(exc, self.endpoint)
+            if mapped is exc:
+                raise
+            raise mapped from exc
+
+    # S3File calls fs.call_s3, which s3fs binds to its own _call_s3 rather than looking it up on the instance.
+    call_s3 = sync_wrapper(_call_s3)
+
+
+class S3ArtifactStore(FsspecArtifactStore):
+    """The artifact store interface over an S3 bucket; capabilities and fallbacks are in the plugin's README."""
+
+    config: S3ArtifactStoreConfig
+    settings: S3ArtifactStoreSettings | None
+    #: S3 has keys, not folders: a folder exists while a key lies below it.
+    supports_empty_dirs: ClassVar[bool] = False
+    #: PutObject and CompleteMultipartUpload honour If-None-Match: * (AWS since 2024-08, MinIO, moto).
+    conditional_write: ClassVar[bool] = True
+    mtime_keys: ClassVar[tuple[str, ...]] = ("LastModified",)
+
+    def _make_filesystem(self) -> _S3FileSystem:
+        config = self.config
+        client_kwargs = dict(config.client_kwargs)
+        config_kwargs: dict[str, Any] = {
+            "connect_timeout": config.connect_timeout,
+            "read_timeout": config.read_timeout,
+            "retries": {"max_attempts": config.max_attempts, "mode": "standard"},
+        }
+        if config.region == "us-east-1":
+            # s3fs turns client_kwargs' region_name into a LocationConstraint, which us-east-1 rejects.
+            config_kwargs["region_name"] = config.region
+        elif config.region:
+            client_kwargs["region_name"] = config.region
+        config_kwargs.update(config.config_kwargs)
+        additional = dict(config.s3_additional_kwargs)
+        if self.settings is not None:
+            additional.update(self.settings.s3_additional_kwargs)
+        return _S3FileSystem(
+            anon=config.anon,
+            key=config.key,
+            secret=config.secret,
+            token=config.token,
+            endpoint_url=config.endpoint_url,
+            client_kwargs=client_kwargs,
+            config_kwargs=config_kwargs,
+            s3_additional_kwargs=additional,
+            # Listings are not cached: other processes write to the same bucket.
+            use_listings_cache=False,
+            # Each store owns its client: two stores with different credentials never share one.
+            skip_instance_cache=True,
+        )
+
+    def translate_error(self, exc: Exception) -> BaseException:
+        """Errors raised outside a request (e.g. while building the client) get the same treatment as requests'."""
+        return standard_error(exc, cast(_S3FileSystem, self.filesystem).endpoint)
+
+    def _open_staged(self, fs_path: str, mode: str) -> tuple[Any, Callable[[], None], Callable[[], None]]:
+        """Publish on close, as the base does, mending where s3fs would break ``"x"`` or leave an upload behind.
+
+        s3fs commits an empty file through ``touch``, which drops If-None-Match, so an empty exclusive
+        write is a conditional put instead. A completion that fails (a refused ``"x"``, a lost connection)
+        leaves the multipart upload behind in s3fs, so it is aborted here.
+        """
+        fs = cast(_S3FileSystem, self.filesystem)
+        raw = fs.open(fs_path, mode)
+
+        def abort() -> None:
+            raw.closed = True  # first: a close() from __del__ must never commit what was written so far
+            try:
+                raw.discard()  # aborts the multipart upload, when one was started
+            except OSError as exc:
+                logger.warning(
+                    "Could not abort the multipart upload of %s (%s); a bucket lifecycle rule that aborts "
+                    "incomplete multipart uploads will remove its parts.",
+                    fs_path,
+                    exc,
+                )
+
+        def publish() -> None:
+            if "x" in mode and raw.tell() == 0:
+                abort()
+                fs.pipe_file(fs_path, b"", mode="create")
+                return
+            try:
+                raw.close()
+            except BaseException:
+                abort()
+                raise
+
+        return raw, publish, abort

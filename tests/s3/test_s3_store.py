@@ -1,0 +1,313 @@
+"""The s3 store against a real moto server: the conformance kit (directly and through cargohold.fileio), the
+flavor checks, and what only S3 has: create-only writes, bounded failures, credentials, regions and settings."""
+
+from __future__ import annotations
+
+import socket
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import IO, Any
+
+import pytest
+
+from cargohold import BaseArtifactStore, FileStat, fileio
+from cargohold_s3.flavor import S3ArtifactStoreFlavor
+from cargohold_s3.store import S3ArtifactStore
+from cargohold_testkit import ArtifactStoreTests, FlavorTests
+from cargohold_testkit.servers import EmulatorServer
+
+PART = 5 * 2**20  # S3's smallest part: a write this big or bigger goes up as a multipart upload
+
+
+class TestS3Conformance(ArtifactStoreTests):
+    pass
+
+
+class ThroughFileio(BaseArtifactStore):
+    """Answers every call through ``cargohold.fileio``, which must route it to the mounted store; relative
+    paths are made full first, since fileio reads a relative path as a local one."""
+
+    supports_empty_dirs = S3ArtifactStore.supports_empty_dirs
+    conditional_write = S3ArtifactStore.conditional_write
+    atomic_rename = S3ArtifactStore.atomic_rename
+
+    def __init__(self, store: S3ArtifactStore) -> None:
+        super().__init__(store.config, name="through-fileio", flavor=store.flavor)
+        self.mounted = store
+
+    def _full(self, path: str) -> str:
+        return path if "://" in path else f"{self.path}/{path}"
+
+    def open(self, path: str, mode: str = "r") -> IO[Any]:
+        return fileio.open(self._full(path), mode)
+
+    def copyfile(self, src: str, dst: str, overwrite: bool = False) -> None:
+        fileio.copyfile(self._full(src), self._full(dst), overwrite)
+
+    def exists(self, path: str) -> bool:
+        return fileio.exists(self._full(path))
+
+    def glob(self, pattern: str) -> list[str]:
+        return fileio.glob(self._full(pattern))
+
+    def isdir(self, path: str) -> bool:
+        return fileio.isdir(self._full(path))
+
+    def listdir(self, path: str) -> list[str]:
+        return fileio.listdir(self._full(path))
+
+    def makedirs(self, path: str) -> None:
+        fileio.makedirs(self._full(path))
+
+    def mkdir(self, path: str) -> None:
+        fileio.mkdir(self._full(path))
+
+    def remove(self, path: str) -> None:
+        fileio.remove(self._full(path))
+
+    def rename(self, src: str, dst: str, overwrite: bool = False) -> None:
+        fileio.rename(self._full(src), self._full(dst), overwrite)
+
+    def rmtree(self, path: str) -> None:
+        fileio.rmtree(self._full(path))
+
+    def stat(self, path: str) -> FileStat:
+        return fileio.stat(self._full(path))
+
+    def walk(
+        self, top: str, topdown: bool = True, onerror: Callable[[OSError], object] | None = None
+    ) -> Iterator[tuple[str, list[str], list[str]]]:
+        return fileio.walk(self._full(top), topdown, onerror)
+
+    def size(self, path: str) -> int:
+        return fileio.size(self._full(path))
+
+
+class TestS3ConformanceThroughFileio(ArtifactStoreTests):
+    """The whole kit by full URL through ``cargohold.fileio``, with the store mounted as a user would."""
+
+    @pytest.fixture
+    def store(
+        self, make_store: Callable[..., S3ArtifactStore], mount: Callable[[BaseArtifactStore], None]
+    ) -> ThroughFileio:
+        mounted = make_store()
+        mount(mounted)
+        return ThroughFileio(mounted)
+
+    # Outside its root a path is not refused by fileio: it is routed to another store, never to this one.
+
+    def test_dotdot_cannot_leave_the_root(self, store: ThroughFileio) -> None:
+        for path in ("a/../../x", "../x", self.url(store, "..", "x")):
+            assert fileio.store_for(store._full(path)) is not store.mounted
+
+    def test_a_sibling_with_the_root_as_prefix_is_outside(self, store: ThroughFileio) -> None:
+        assert fileio.store_for(store.path + "2/file.bin") is not store.mounted
+        assert fileio.store_for(store.path + "/file.bin") is store.mounted
+
+
+class TestS3Flavor(FlavorTests):
+    @pytest.fixture
+    def flavor_class(self) -> type[S3ArtifactStoreFlavor]:
+        return S3ArtifactStoreFlavor
+
+    @pytest.fixture
+    def entry_point(self) -> str:
+        return "s3"
+
+    @pytest.fixture
+    def config_values(self) -> dict[str, str]:
+        return {"path": "s3://bucket/root", "key": "AKIAKITSAMPLE", "secret": "kit-sample-secret", "token": "kit-tok"}
+
+
+# -- create-only writes ----------------------------------------------------------------------------
+
+
+def _bucket_and_key(store: S3ArtifactStore, path: str = "") -> tuple[str, str]:
+    bucket, _, key = store.path.removeprefix("s3://").partition("/")
+    return bucket, f"{key}/{path}" if path else key
+
+
+@pytest.fixture
+def uploads(s3_server: EmulatorServer, raw_filesystem: Callable[[EmulatorServer], Any]) -> Callable[..., list[str]]:
+    """``uploads(store)``: keys under the store's root with a multipart upload still open on the server."""
+
+    def find(store: S3ArtifactStore) -> list[str]:
+        bucket, prefix = _bucket_and_key(store)
+        found = raw_filesystem(s3_server).call_s3("list_multipart_uploads", Bucket=bucket, Prefix=prefix)
+        return [u["Key"] for u in found.get("Uploads", [])]
+
+    return find
+
+
+@pytest.fixture
+def small_parts(store: S3ArtifactStore) -> S3ArtifactStore:
+    """The store, uploading in 5 MiB parts, so that a multipart upload costs the tests only a few MiB."""
+    store.filesystem.default_block_size = PART
+    return store
+
+
+def test_an_empty_exclusive_write_never_overwrites(store: S3ArtifactStore) -> None:
+    with store.open("x.bin", "wb") as f:
+        f.write(b"first")
+    with pytest.raises(FileExistsError), store.open("x.bin", "xb"):
+        pass
+    with store.open("x.bin", "rb") as f:
+        assert f.read() == b"first"
+
+
+def test_an_empty_exclusive_write_creates_an_empty_file(store: S3ArtifactStore) -> None:
+    with store.open("empty.bin", "xb"):
+        pass
+    assert store.stat("empty.bin").size == 0
+
+
+def test_a_multipart_exclusive_write_never_overwrites_nor_leaves_an_upload(
+    small_parts: S3ArtifactStore, uploads: Callable[..., list[str]]
+) -> None:
+    store = small_parts
+    with store.open("big.bin", "wb") as f:
+        f.write(b"old")
+    with pytest.raises(FileExistsError), store.open("big.bin", "xb") as f:
+        f.write(b"n" * (2 * PART + 1))
+    with store.open("big.bin", "rb") as f:
+        assert f.read() == b"old"
+    assert uploads(store) == []
+
+
+def test_a_multipart_exclusive_write_creates_when_absent(small_parts: S3ArtifactStore) -> None:
+    with small_parts.open("big.bin", "xb") as f:
+        f.write(b"n" * (2 * PART + 1))
+    assert small_parts.size("big.bin") == 2 * PART + 1
+
+
+def test_a_failed_multipart_write_aborts_its_upload(
+    small_parts: S3ArtifactStore, uploads: Callable[..., list[str]]
+) -> None:
+    with pytest.raises(RuntimeError), small_parts.open("big.bin", "wb") as f:
+        f.write(b"p" * (PART + 1))
+        assert uploads(small_parts) != []  # a part is up: the upload exists on the server
+        raise RuntimeError("interrupted")
+    assert not small_parts.exists("big.bin")
+    assert uploads(small_parts) == []
+
+
+# -- failures arrive soon, as standard exceptions that name the endpoint ----------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def test_building_a_store_makes_no_network_call(make_store: Callable[..., S3ArtifactStore]) -> None:
+    store = make_store(endpoint_url=f"http://127.0.0.1:{_free_port()}")
+    assert store.path.startswith("s3://")
+    assert store._filesystem is None
+
+
+def test_a_dead_endpoint_fails_within_seconds_naming_it_and_no_credential(
+    make_store: Callable[..., S3ArtifactStore],
+) -> None:
+    endpoint = f"http://127.0.0.1:{_free_port()}"  # nothing listens there
+    store = make_store(endpoint_url=endpoint, key="AKIADEADENDPOINT", secret="dead-endpoint-secret")
+    started = time.monotonic()
+    with pytest.raises(ConnectionError) as caught:
+        store.exists("anything")
+    assert time.monotonic() - started < 20  # the default three attempts, with backoff
+    message = str(caught.value)
+    assert endpoint in message
+    assert "AKIADEADENDPOINT" not in message
+    assert "dead-endpoint-secret" not in message
+    assert type(caught.value.__cause__).__name__ == "EndpointConnectionError"
+
+
+def test_a_hung_endpoint_times_out(make_store: Callable[..., S3ArtifactStore]) -> None:
+    with socket.socket() as hung:  # accepts connections (the kernel does) and never answers
+        hung.bind(("127.0.0.1", 0))
+        hung.listen(16)
+        endpoint = f"http://127.0.0.1:{hung.getsockname()[1]}"
+        store = make_store(endpoint_url=endpoint, read_timeout=1, max_attempts=1)
+        started = time.monotonic()
+        with pytest.raises(TimeoutError) as caught:
+            store.listdir(store.path)
+        assert time.monotonic() - started < 10
+    # fsspec re-raises any TimeoutError from its event loop as a bare FSTimeoutError, with ours as the cause.
+    ours = caught.value if str(caught.value) else caught.value.__cause__
+    assert isinstance(ours, TimeoutError)
+    assert f"the S3 endpoint {endpoint} did not answer in time" in str(ours)
+    assert type(ours.__cause__).__name__ == "ReadTimeoutError"
+
+
+def test_an_open_file_reports_a_dead_endpoint_as_connection_error(make_store: Callable[..., S3ArtifactStore]) -> None:
+    store = make_store(endpoint_url=f"http://127.0.0.1:{_free_port()}", max_attempts=1)
+    store.filesystem.default_block_size = PART
+    with pytest.raises(ConnectionError, match="cannot reach the S3 endpoint"), store.open("a.bin", "wb") as f:
+        f.write(b"a" * (PART + 1))  # the multipart upload starts here, not at close
+
+
+# -- credentials, regions, settings and listings --------------------------------------------------
+
+
+def test_without_credentials_the_default_chain_is_used(
+    make_store: Callable[..., S3ArtifactStore], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "from-the-environment")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "from-the-environment")
+    store = make_store(key=None, secret=None)
+    with store.open("x.txt", "w") as f:
+        f.write("chain")
+    assert store.listdir(store.path) == ["x.txt"]
+
+
+def test_with_no_credentials_anywhere_the_error_says_what_to_give(make_store: Callable[..., S3ArtifactStore]) -> None:
+    store = make_store(key=None, secret=None)
+    with pytest.raises(PermissionError, match=r"no usable credentials for the S3 endpoint http://127\.0\.0\.1:\d+"):
+        store.exists("x")
+
+
+@pytest.mark.parametrize("region", ["us-east-1", "eu-west-1"])
+def test_makedirs_creates_a_missing_bucket_in_the_region(
+    make_store: Callable[..., S3ArtifactStore],
+    s3_server: EmulatorServer,
+    raw_filesystem: Callable[[EmulatorServer], Any],
+    region: str,
+) -> None:
+    bucket = f"cargohold-{region}-{uuid.uuid4().hex[:8]}"
+    store = make_store(path=f"s3://{bucket}/root", region=region)
+    store.makedirs("sub")
+    location = raw_filesystem(s3_server).call_s3("get_bucket_location", Bucket=bucket)["LocationConstraint"]
+    assert (location or "us-east-1") == region
+
+
+def test_settings_are_applied_over_the_config(
+    make_store: Callable[..., S3ArtifactStore],
+    s3_server: EmulatorServer,
+    raw_filesystem: Callable[[EmulatorServer], Any],
+) -> None:
+    store = make_store(
+        s3_additional_kwargs={"Metadata": {"team": "config"}, "StorageClass": "STANDARD_IA"},
+        settings={"s3_additional_kwargs": {"Metadata": {"team": "settings"}}},
+    )
+    with store.open("tagged.bin", "wb") as f:
+        f.write(b"x")
+    bucket, key = _bucket_and_key(store, "tagged.bin")
+    head = raw_filesystem(s3_server).call_s3("head_object", Bucket=bucket, Key=key)
+    assert head["Metadata"] == {"team": "settings"}
+    assert head["StorageClass"] == "STANDARD_IA"
+
+
+def test_what_another_writer_adds_is_seen_at_once(make_store: Callable[..., S3ArtifactStore]) -> None:
+    reader = make_store()
+    writer = make_store(path=reader.path)
+    writer.makedirs("d")
+    with writer.open("d/one.txt", "w") as f:
+        f.write("1")
+    assert reader.listdir("d") == ["one.txt"]
+    with writer.open("d/two.txt", "w") as f:
+        f.write("2")
+    assert reader.listdir("d") == ["one.txt", "two.txt"]  # no listing cache hides the second file
+    writer.remove("d/one.txt")
+    assert not reader.exists("d/one.txt")
