@@ -119,12 +119,6 @@ class TestAzureFlavor(FlavorTests):
     def config_values(self, request: pytest.FixtureRequest) -> dict[str, str]:
         return {"path": "az://kit-container/root", **request.param}
 
-    def test_secret_values_never_show(self, flavor: Any, config: Any, config_values: dict[str, Any]) -> None:
-        """Azure's secrets are alternatives (the config refuses them together), so each login kind is checked
-        in turn: the kit gets the secrets of this kind, and a marker for those the kind leaves out."""
-        absent = {name: f"<{name} is not part of this login>" for name in flavor.config_class.secret_fields()}
-        super().test_secret_values_never_show(flavor, config, {**absent, **config_values})
-
 
 def _write(store: Any, path: str, data: bytes) -> None:
     with store.open(path, "wb") as f:
@@ -241,3 +235,22 @@ def test_walk_of_an_azure_folder_marker_blob(store: AzureArtifactStore, connecti
     walked: list[WalkItem] = list(store.walk(store.path))
     assert walked == [(store.path, ["marked"], []), (store.path + "/marked", [], ["inside.txt"])]
     assert store.isdir("marked")
+
+
+def test_a_store_rooted_at_a_container_never_deletes_it(
+    make_store: Callable[..., AzureArtifactStore], new_container: Callable[[], str], connection_string: str
+) -> None:
+    """adlfs deletes a whole container, full or not, when asked to remove its name; the store never lets it."""
+    name = new_container()
+    whole = make_store(path=f"az://{name}")
+    _write(whole, "a/b.bin", b"kept")
+    failures = whole.bulk_delete([whole.path])
+    assert isinstance(failures[whole.path], IsADirectoryError)
+    assert _read(whole, "a/b.bin") == b"kept"
+    with pytest.raises(RuntimeError) as refused:  # adlfs wraps whatever its rm meets
+        whole.filesystem.rm(name)
+    assert isinstance(refused.value.__cause__, PermissionError)
+    whole.rmtree(whole.path)
+    with BlobServiceClient.from_connection_string(connection_string) as service:
+        assert service.get_container_client(name).exists()
+        assert list(service.get_container_client(name).list_blobs()) == []

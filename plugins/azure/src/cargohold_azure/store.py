@@ -1,9 +1,10 @@
 """The azure store: the shared fsspec store over adlfs, the only module of this plugin that imports it.
 
-adlfs is used as it is, with three changes made in a subclass: its service client gets bounded
+adlfs is used as it is, with four changes made in a subclass: its service client gets bounded
 retries and timeouts (adlfs builds one with the SDK's defaults, which take minutes to give up on a
-dead endpoint), open files raise standard exceptions, and a copy waits until the service has
-finished it, refusing an existing target when asked to.
+dead endpoint); open files raise standard exceptions; a copy waits until the service has finished
+it, refusing an existing target when asked to; and a container is never deleted (adlfs's ``rmdir``
+of a container name deletes it with everything in it).
 """
 
 from __future__ import annotations
@@ -115,7 +116,7 @@ def standard_error(exc: BaseException, endpoint: str) -> BaseException:
 
 
 class _BlobFileSystem(AzureBlobFileSystem):  # type: ignore[misc]  # adlfs is untyped
-    """adlfs with bounded retries and timeouts, standard exceptions from open files, and finished copies."""
+    """adlfs with bounded retries and timeouts, standard errors from open files, finished copies, kept containers."""
 
     service_client: BlobServiceClient
 
@@ -156,6 +157,7 @@ class _BlobFileSystem(AzureBlobFileSystem):  # type: ignore[misc]  # adlfs is un
     def _open(
         self, path: str, mode: str = "rb", block_size: int | None = None, cache_type: str = "readahead", **kwargs: Any
     ) -> _BlobFile:
+        """adlfs's open (its read-ahead cache, the filesystem's block size) with the translating file class."""
         return _BlobFile(self, path, mode, block_size=block_size or self.blocksize, cache_type=cache_type, **kwargs)
 
     async def _cp_file(self, path1: str, path2: str, overwrite: bool = True, **kwargs: Any) -> None:
@@ -179,6 +181,19 @@ class _BlobFileSystem(AzureBlobFileSystem):  # type: ignore[misc]  # adlfs is un
         self.invalidate_cache(self._parent(path2))
 
     cp_file = sync_wrapper(_cp_file)
+
+    async def _rmdir(self, path: str, delimiter: str = "/", **kwargs: Any) -> None:
+        """Refuse where adlfs would delete a whole container, empty or not (``fs.rm`` of a root reaches here)."""
+        container, blob, _ = self.split_path(path, delimiter=delimiter)
+        if not blob:
+            raise PermissionError(f"cargohold never deletes the container {container!r}; use the Azure tools for that")
+        await super()._rmdir(path, delimiter=delimiter, **kwargs)
+
+    async def _rm_file(self, path: str, **kwargs: Any) -> None:
+        """Say that a container is not a file, where the SDK would complain of an empty blob name."""
+        if not self.split_path(path)[1]:
+            raise IsADirectoryError(f"{path!r} is a container, not a file")
+        await super()._rm_file(path, **kwargs)
 
 
 class _BlobFile(AzureBlobFile):  # type: ignore[misc]  # adlfs is untyped
