@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -196,6 +197,21 @@ def test_another_process_sees_changes_at_once(make_store: StoreFactory) -> None:
     assert not second.exists("new.txt")
 
 
+def test_list_objects_and_bulk_delete(store: GCSArtifactStore) -> None:
+    for name in ("a.txt", "sub/b.txt", "sub/deep/c.txt"):
+        with store.open(name, "w") as f:
+            f.write(name)
+    found = store.list_objects(store.path)
+    assert [(o.path, o.size) for o in found] == [
+        (f"{store.path}/a.txt", 5),
+        (f"{store.path}/sub/b.txt", 9),
+        (f"{store.path}/sub/deep/c.txt", 14),
+    ]
+    assert all(o.etag and o.mtime for o in found)
+    assert store.bulk_delete([o.path for o in found[1:]] + [f"{store.path}/never.txt"]) == {}
+    assert store.listdir(store.path) == ["a.txt"]
+
+
 # -- create-only writes ------------------------------------------------------------------------------
 
 
@@ -256,6 +272,15 @@ def test_text_create_only_writes_are_utf8(store: GCSArtifactStore) -> None:
         f.write("again")
 
 
+def test_appending_is_refused_rather_than_replacing_the_object(store: GCSArtifactStore) -> None:
+    with store.open("log.txt", "w") as f:
+        f.write("first line\n")
+    for mode in ("a", "ab"):
+        with pytest.raises(io.UnsupportedOperation, match="cannot be appended"):
+            store.open("log.txt", mode)
+    assert _read(store, "log.txt") == b"first line\n"
+
+
 # -- credentials -------------------------------------------------------------------------------------
 
 
@@ -277,7 +302,7 @@ def test_no_token_means_the_default_chain(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(key_file))
-    monkeypatch.setenv("NO_GCE_CHECK", "true")  # never look for a metadata server from a test
+    monkeypatch.setenv("NO_GCE_CHECK", "true")  # gcsfs's chain then skips its metadata-server method
     found = make_store(token=None)
     assert found.filesystem.credentials.method == "google_default"
     assert found.filesystem.credentials.credentials.service_account_email == service_account_key["client_email"]

@@ -202,6 +202,10 @@ class GCSArtifactStore(FsspecArtifactStore):
 
     def _open_staged(self, fs_path: str, mode: str) -> tuple[Any, Callable[[], None], Callable[[], None]]:
         """Exclusive writes go through ``_CreateOnlyUpload``; others are gcsfs's, published on close."""
+        if "a" in mode:  # gcsfs would warn and then replace the object: refuse instead of losing data
+            raise io.UnsupportedOperation(
+                f"GCS objects cannot be appended to ({fs_path!r}); read the object and write it whole again"
+            )
         if "x" in mode:
             upload = _CreateOnlyUpload(self.filesystem, fs_path, self.create_only_buffer)
             return upload, upload.publish, upload.abort
