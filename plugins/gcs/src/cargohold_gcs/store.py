@@ -7,7 +7,6 @@ checks (``ifGenerationMatch=0``), and backend errors turned into standard ones t
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import io
 import random
 from collections.abc import Callable
@@ -153,9 +152,9 @@ class _CreateOnlyUpload(io.BufferedIOBase):
         try:
             if self._stream is not None:
                 self._stream.discard()
-                with contextlib.suppress(AttributeError):
-                    self._stream.closed = True  # so that garbage collection never commits it
         finally:
+            if self._stream is not None:
+                self._stream.closed = True  # even when the cancel failed: garbage collection must never commit it
             self._buffer = None
             self.close()
 
