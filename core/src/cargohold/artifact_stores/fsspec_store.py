@@ -33,9 +33,11 @@ def _translated(method: F) -> F:
     def wrapper(self: FsspecArtifactStore, *args: Any, **kwargs: Any) -> Any:
         try:
             return method(self, *args, **kwargs)
-        except (OSError, CargoholdError, ValueError, TypeError):
+        except (CargoholdError, ValueError, TypeError):
             raise
         except Exception as exc:
+            if type(exc).__module__ == "builtins":  # already standard; a library's OSError subclass is not
+                raise
             mapped = self.translate_error(exc)
             if mapped is exc:
                 raise
@@ -64,7 +66,8 @@ class FsspecArtifactStore(BaseArtifactStore):
         raise NotImplementedError(f"{type(self).__name__} must implement _make_filesystem()")
 
     def translate_error(self, exc: Exception) -> BaseException:
-        """Map a backend exception that is not an ``OSError`` to a standard one; the default keeps it."""
+        """Map a backend's own exception (any but a built-in one, e.g. botocore's timeouts, which are OSErrors)
+        to a standard one; the default keeps it."""
         return exc
 
     @property
@@ -162,9 +165,11 @@ class FsspecArtifactStore(BaseArtifactStore):
             raw = fs.open(fs_path, mode)
 
             def abort() -> None:
-                getattr(raw, "discard", lambda: None)()  # aborts a multipart or resumable upload
-                with contextlib.suppress(AttributeError):
-                    raw.closed = True  # so that close() from __del__ never commits a partial file
+                try:
+                    getattr(raw, "discard", lambda: None)()  # aborts a multipart or resumable upload
+                finally:  # even when the server is gone: close() from __del__ must never commit a partial file
+                    with contextlib.suppress(AttributeError):
+                        raw.closed = True
 
             return raw, raw.close, abort
         head, _, name = fs_path.rpartition("/")
