@@ -6,11 +6,18 @@ __all__ = [
     "CargoholdError",
     "FlavorConflictError",
     "FlavorNotFoundError",
+    "InUseError",
     "InvalidConfigError",
+    "InvalidFlavorError",
     "MissingDependencyError",
+    "NameTakenError",
+    "NotRegisteredError",
     "OutsideStoreError",
     "PluginError",
     "PluginWarning",
+    "RegistryError",
+    "SecretNotFoundError",
+    "SourceError",
     "UnknownSchemeError",
 ]
 
@@ -53,6 +60,34 @@ class OutsideStoreError(CargoholdError, PermissionError):
 
 class UnknownSchemeError(CargoholdError, ValueError):
     """No installed flavor serves a path's scheme."""
+
+
+class RegistryError(CargoholdError):
+    """The registry file cannot be used as it is, e.g. it was written by a newer cargohold."""
+
+
+class NameTakenError(CargoholdError, ValueError):
+    """A component, stack, secret or custom flavor of that name is already registered."""
+
+
+class NotRegisteredError(CargoholdError, LookupError):
+    """Nothing of that name is registered."""
+
+
+class SecretNotFoundError(NotRegisteredError):
+    """A ``{{secret.key}}`` reference names a secret or key that does not exist."""
+
+
+class InUseError(CargoholdError):
+    """Deleting or changing this would break a stack or component that uses it."""
+
+
+class SourceError(CargoholdError, ImportError):
+    """A dotted path does not lead to an importable object."""
+
+
+class InvalidFlavorError(CargoholdError, TypeError):
+    """A class offered as a custom flavor is not a usable Flavor."""
 
 
 class PluginWarning(UserWarning):

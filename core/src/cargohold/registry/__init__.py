@@ -1,0 +1,29 @@
+"""The embedded registry: custom flavors, components, stacks, the active stack and secrets, in one SQLite file.
+
+Callers open a transaction and use its typed queries::
+
+    with Registry(path).write() as tx:
+        tx.insert_secret("aws", {"key": "..."})
+"""
+
+from __future__ import annotations
+
+from cargohold.registry._records import ComponentRecord, FlavorRecord, SecretRecord, StackRecord
+from cargohold.registry._registry import BUSY_TIMEOUT_SECONDS, DEFAULT_STACK, DefaultStore, Registry
+from cargohold.registry._schema import SCHEMA_VERSION
+from cargohold.registry._transaction import NAME_PATTERN, Transaction, check_name
+
+__all__ = [
+    "BUSY_TIMEOUT_SECONDS",
+    "DEFAULT_STACK",
+    "NAME_PATTERN",
+    "SCHEMA_VERSION",
+    "ComponentRecord",
+    "DefaultStore",
+    "FlavorRecord",
+    "Registry",
+    "SecretRecord",
+    "StackRecord",
+    "Transaction",
+    "check_name",
+]

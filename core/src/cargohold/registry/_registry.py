@@ -1,0 +1,162 @@
+"""The registry file: created on first use with mode 0600, in WAL mode, migrated, one transaction per operation."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from cargohold.components import StackComponentType
+from cargohold.exceptions import RegistryError
+from cargohold.registry._schema import SCHEMA_VERSION, migrate, schema_version
+from cargohold.registry._transaction import Transaction
+
+__all__ = ["BUSY_TIMEOUT_SECONDS", "DEFAULT_STACK", "DefaultStore", "Registry"]
+
+#: The stack (and its artifact store) a new registry starts with.
+DEFAULT_STACK = "default"
+#: How long a writer waits for another process's transaction before giving up.
+BUSY_TIMEOUT_SECONDS = 60.0
+#: Returns the default artifact store's ``(flavor, config)``, or None when no flavor can provide it.
+DefaultStore = Callable[[], tuple[str, Mapping[str, Any]] | None]
+
+
+class Registry:
+    """The embedded SQLite registry at ``path``; every ``write()`` is one immediate transaction.
+
+    A new file starts with the ``default`` stack, whose ``default`` artifact store comes from
+    ``default_store`` (asked only when the file is created). A file of a newer schema is refused.
+    """
+
+    def __init__(self, path: Path, default_store: DefaultStore = lambda: None) -> None:
+        self.path = path
+        self._default_store = default_store
+        self._checked = False
+
+    def exists(self) -> bool:
+        """Whether the file has been created; reading flavors never creates it."""
+        return self.path.exists()
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[Transaction]:
+        """A consistent snapshot to read from (created with its default stack on first use)."""
+        with self._transaction("BEGIN DEFERRED") as tx:
+            yield tx
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[Transaction]:
+        """One write transaction: all of it is committed, or none of it when anything raises."""
+        with self._transaction("BEGIN IMMEDIATE") as tx:
+            yield tx
+
+    @contextlib.contextmanager
+    def _transaction(self, begin: str) -> Iterator[Transaction]:
+        conn = self._connect()
+        try:
+            conn.execute(begin)
+            try:
+                yield Transaction(conn)
+            except BaseException:
+                conn.rollback()
+                raise
+            conn.commit()
+        except sqlite3.Error as exc:
+            raise RegistryError(f"The registry at {self.path} could not be used: {exc}.") from exc
+        finally:
+            conn.close()
+
+    def _connect(self) -> sqlite3.Connection:
+        """Open the file (creating it first when missing) and check its schema once per Registry."""
+        if not self.path.exists():
+            self._create()
+        conn = _open(self.path)
+        try:
+            if not self._checked:
+                self._prepare(conn)
+                self._checked = True
+        except sqlite3.OperationalError as exc:
+            conn.close()
+            raise RegistryError(f"The registry at {self.path} could not be used: {exc}.") from exc
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise RegistryError(
+                f"The registry at {self.path} cannot be read ({exc}); move it away and cargohold starts a new one."
+            ) from exc
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _create(self) -> None:
+        """Build a whole new registry under a temporary name, then link it into place.
+
+        The first process to link wins and the others drop theirs, so no process ever sees a
+        half-made file, and none has to switch a shared file into WAL mode (a lock SQLite
+        refuses at once, without waiting, while another process holds one).
+        """
+        staged = self.path.with_name(f".{self.path.name}.{uuid.uuid4().hex}.new")
+        try:
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            os.close(os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+            conn = _open(staged)
+            try:
+                conn.execute("PRAGMA journal_mode = WAL")
+                self._migrate(conn)
+            finally:
+                conn.close()
+            with contextlib.suppress(FileExistsError):
+                os.link(staged, self.path)
+        except OSError as exc:
+            raise RegistryError(f"Cannot create the registry at {self.path}: {exc.strerror}.") from exc
+        except sqlite3.Error as exc:
+            raise RegistryError(f"Cannot create the registry at {self.path}: {exc}.") from exc
+        finally:
+            for leftover in ("", "-wal", "-shm"):
+                Path(f"{staged}{leftover}").unlink(missing_ok=True)
+
+    def _prepare(self, conn: sqlite3.Connection) -> None:
+        """Refuse a file of a newer schema and migrate an older one."""
+        version = schema_version(conn)
+        if version > SCHEMA_VERSION:
+            raise RegistryError(
+                f"The registry at {self.path} has schema version {version}, newer than the {SCHEMA_VERSION} "
+                "this cargohold understands; upgrade cargohold to use it."
+            )
+        if version < SCHEMA_VERSION:
+            conn.execute("PRAGMA journal_mode = WAL")  # already so, unless the file was made elsewhere
+            self._migrate(conn)
+
+    def _migrate(self, conn: sqlite3.Connection) -> None:
+        """Bring the file to the current schema in one transaction, seeding the default stack into a new one."""
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            version = schema_version(conn)  # another process may have migrated while this one waited
+            if version < SCHEMA_VERSION:
+                migrate(conn, version)
+                if version == 0:
+                    self._seed(Transaction(conn))
+        except BaseException:
+            conn.rollback()
+            raise
+        conn.commit()
+
+    def _seed(self, tx: Transaction) -> None:
+        default = self._default_store()
+        members = []
+        if default is not None:
+            flavor, config = default
+            members.append(tx.insert_component(StackComponentType.ARTIFACT_STORE.value, DEFAULT_STACK, flavor, config))
+        stack = tx.insert_stack(DEFAULT_STACK, members)
+        tx.set_active_stack(stack.id)
+
+
+def _open(path: Path) -> sqlite3.Connection:
+    """A connection that waits for other writers, manages its own transactions and enforces foreign keys."""
+    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA foreign_keys = ON")
+    return conn

@@ -1,0 +1,72 @@
+"""The registry's tables, one migration per schema version; the file records the version it is at."""
+
+from __future__ import annotations
+
+import sqlite3
+
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "migrate", "schema_version"]
+
+#: ``MIGRATIONS[n]`` takes a file from version ``n`` to ``n + 1``; append, never edit.
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        "CREATE TABLE schema_version (version INTEGER NOT NULL)",
+        "INSERT INTO schema_version (version) VALUES (0)",
+        """CREATE TABLE flavors (
+            type TEXT NOT NULL,
+            name TEXT NOT NULL,
+            source TEXT NOT NULL,
+            root TEXT NOT NULL,
+            created TEXT NOT NULL,
+            PRIMARY KEY (type, name)
+        )""",
+        """CREATE TABLE components (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            type TEXT NOT NULL,
+            flavor TEXT NOT NULL,
+            config TEXT NOT NULL,
+            created TEXT NOT NULL,
+            updated TEXT NOT NULL,
+            UNIQUE (type, name)
+        )""",
+        """CREATE TABLE stacks (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            created TEXT NOT NULL,
+            updated TEXT NOT NULL
+        )""",
+        """CREATE TABLE stack_components (
+            stack_id TEXT NOT NULL REFERENCES stacks (id) ON DELETE CASCADE,
+            type TEXT NOT NULL,
+            component_id TEXT NOT NULL REFERENCES components (id),
+            PRIMARY KEY (stack_id, type)
+        )""",
+        "CREATE INDEX stack_components_by_component ON stack_components (component_id)",
+        """CREATE TABLE secrets (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            owner TEXT REFERENCES components (id) ON DELETE SET NULL,
+            data TEXT NOT NULL,
+            created TEXT NOT NULL,
+            updated TEXT NOT NULL
+        )""",
+        "CREATE TABLE state (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    ),
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    """The version a file is at; 0 for a new, empty file."""
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'").fetchone() is None:
+        return 0
+    row = conn.execute("SELECT version FROM schema_version").fetchone()
+    return int(row[0]) if row else 0
+
+
+def migrate(conn: sqlite3.Connection, version: int) -> None:
+    """Bring a file from ``version`` to ``SCHEMA_VERSION``; the caller holds the write transaction."""
+    for statements in MIGRATIONS[version:]:
+        for statement in statements:
+            conn.execute(statement)
+    conn.execute("UPDATE schema_version SET version = ?", (SCHEMA_VERSION,))
