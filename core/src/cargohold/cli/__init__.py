@@ -17,7 +17,10 @@ __all__ = ["main"]
 _COMMANDS = {
     "artifact-store": "cargohold.cli.components:artifact_store",
     "flavor": "cargohold.cli.flavor:flavor",
+    "init": "cargohold.cli.init:init",
     "plugins": "cargohold.cli.plugins:plugins",
+    "secret": "cargohold.cli.secret:secret",
+    "stack": "cargohold.cli.stack:stack",
 }
 
 

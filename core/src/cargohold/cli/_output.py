@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Sequence
 from typing import Any
 
 import click
 
-__all__ = ["print_json", "print_table"]
+__all__ = ["json_option", "print_json", "print_table"]
+
+#: The ``--json`` flag every ``list`` and ``describe`` command takes.
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 
 
 def print_json(data: Any) -> None:
@@ -17,11 +21,12 @@ def print_json(data: Any) -> None:
 
 
 def print_table(columns: Sequence[str], rows: Sequence[Sequence[Any]], title: str | None = None) -> None:
-    """A table on stdout; empty cells print as a dash."""
+    """A table on stdout; empty cells print as a dash, and piped output is never wrapped."""
     from rich.console import Console
     from rich.table import Table
 
     table = Table(*columns, title=title, box=None, header_style="bold", pad_edge=False)
     for row in rows:
         table.add_row(*("-" if cell is None or cell == "" else str(cell) for cell in row))
-    Console(soft_wrap=True).print(table)
+    # Piped output is for grep and scripts: never wrap or cut a cell there.
+    Console(soft_wrap=True, width=None if sys.stdout.isatty() else 1 << 16).print(table)

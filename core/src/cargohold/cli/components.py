@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import functools
+import json
+from typing import Any
 
 import click
 
+from cargohold.cli._options import EXTRA_OPTIONS, config_values, extra_options
+from cargohold.cli._output import json_option, print_json, print_table
 from cargohold.cli.flavor import make_flavor_group
+from cargohold.client import Client
 from cargohold.components import StackComponentType
+from cargohold.registry import ComponentRecord
 
 __all__ = ["artifact_store", "group_for_type"]
 
@@ -27,7 +33,96 @@ def group_for_type(component_type: str) -> click.Group | None:
         pass
 
     group.add_command(make_flavor_group(component_type))
+    _add_component_commands(group, component_type)
     return group
+
+
+def _add_component_commands(group: click.Group, component_type: str) -> None:
+    """register, list, describe, update, rename and delete for one component type."""
+    label = component_type.replace("_", " ")
+
+    @group.command("register", context_settings=EXTRA_OPTIONS)
+    @click.argument("name")
+    @click.option("-f", "--flavor", required=True, help="The flavor, e.g. local (see 'flavor list').")
+    @click.pass_context
+    def register(ctx: click.Context, name: str, flavor: str) -> None:
+        """Register NAME; give each config field as --field=value (dict and list fields take JSON)."""
+        client = Client()
+        raw = extra_options(ctx.args, dashes_to_underscores=True)
+        client.register_component(
+            component_type, name, flavor, config_values(client.get_flavor(component_type, flavor), raw)
+        )
+        click.echo(f"Registered the {label} {name!r} of flavor {flavor!r}.")
+
+    @group.command("list")
+    @json_option
+    def list_(as_json: bool) -> None:
+        """The registered components of this type, and the stacks each is part of."""
+        client = Client()
+        members: dict[str, list[str]] = {}
+        for stack in client.stacks():
+            for component in stack.components.values():
+                members.setdefault(component.id, []).append(stack.name)
+        rows = [_component_data(c, members.get(c.id, [])) for c in client.components(component_type)]
+        if as_json:
+            print_json(rows)
+            return
+        print_table(
+            ["NAME", "FLAVOR", "STACKS", "ID"],
+            [(r["name"], r["flavor"], ", ".join(r["stacks"]), r["id"]) for r in rows],
+        )
+
+    @group.command("describe")
+    @click.argument("name")
+    @json_option
+    def describe(name: str, as_json: bool) -> None:
+        """One component: its flavor, its config (secrets as references), and the stacks it is part of."""
+        client = Client()
+        record = client.get_component(component_type, name)
+        data = _component_data(record, client.stacks_using(record))
+        if as_json:
+            print_json(data)
+            return
+        click.echo(f"{label} {record.name!r} of flavor {record.flavor!r} (id {record.id})")
+        click.echo(f"stacks: {', '.join(data['stacks']) or '-'}; created {record.created}, updated {record.updated}")
+        print_table(["FIELD", "VALUE"], [(field, _shown(value)) for field, value in sorted(record.config.items())])
+
+    @group.command("update", context_settings=EXTRA_OPTIONS)
+    @click.argument("name")
+    @click.option("--remove-attribute", "remove", multiple=True, metavar="FIELD", help="Unset a field (repeatable).")
+    @click.pass_context
+    def update(ctx: click.Context, name: str, remove: tuple[str, ...]) -> None:
+        """Change NAME's config: --field=value merges in, --remove-attribute FIELD unsets."""
+        client = Client()
+        flavor = client.get_flavor(component_type, client.get_component(component_type, name).flavor)
+        values = config_values(flavor, extra_options(ctx.args, dashes_to_underscores=True))
+        removed = [field.replace("-", "_") for field in remove]
+        client.update_component(component_type, name, values, remove=removed)
+        click.echo(f"Updated the {label} {name!r}.")
+
+    @group.command("rename")
+    @click.argument("name")
+    @click.argument("new_name")
+    def rename(name: str, new_name: str) -> None:
+        """Rename NAME to NEW_NAME; stacks keep it."""
+        Client().rename_component(component_type, name, new_name)
+        click.echo(f"Renamed the {label} {name!r} to {new_name!r}.")
+
+    @group.command("delete")
+    @click.argument("name")
+    def delete(name: str) -> None:
+        """Delete NAME; refused while a stack uses it."""
+        Client().delete_component(component_type, name)
+        click.echo(f"Deleted the {label} {name!r}.")
+
+
+def _component_data(record: ComponentRecord, stacks: list[str]) -> dict[str, Any]:
+    return {**record.to_dict(), "stacks": stacks}
+
+
+def _shown(value: Any) -> str:
+    """A config value as one table cell: strings as they are, the rest as JSON."""
+    return value if isinstance(value, str) else json.dumps(value)
 
 
 artifact_store = group_for_type(StackComponentType.ARTIFACT_STORE.value)

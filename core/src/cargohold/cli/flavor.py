@@ -1,13 +1,16 @@
-"""``cargohold flavor``: list and describe the flavors installed and registered."""
+"""``cargohold flavor``: list, describe, register and delete the flavors installed and registered."""
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import click
 
-from cargohold.cli._output import print_json, print_table
+from cargohold.cli._output import json_option, print_json, print_table
 from cargohold.cli.scaffold import new
+from cargohold.client import Client, FlavorInfo
+from cargohold.components import StackComponentType
 from cargohold.flavors import Flavor
 from cargohold.secrets import REDACTED, is_secret_field
 
@@ -43,25 +46,11 @@ def flavor_fields(flavor: Flavor) -> list[dict[str, Any]]:
     return rows
 
 
-def _listing(component_type: str | None) -> list[dict[str, Any]]:
-    from cargohold.plugins import get_flavor_registry
-
-    registry = get_flavor_registry()
-    rows = []
-    for (ctype, name), found in registry.items():
-        if component_type is None or ctype == component_type:
-            origin = registry.origin(ctype, name)
-            rows.append(
-                {
-                    "type": ctype,
-                    "name": name,
-                    "source": origin.distribution,
-                    "version": origin.version,
-                    "origin": "plugin" if origin.distribution != "cargohold" else "built-in",
-                    "description": found.description or "",
-                }
-            )
-    return rows
+def _where(info: FlavorInfo) -> tuple[str, str]:
+    """The SOURCE and VERSION cells: a distribution and its version, or a custom flavor's dotted path and root."""
+    if info.origin == "custom":
+        return f"{info.source} in {info.root}", "custom"
+    return info.source, info.version or ""
 
 
 def make_flavor_group(component_type: str | None) -> click.Group:
@@ -69,49 +58,39 @@ def make_flavor_group(component_type: str | None) -> click.Group:
 
     @click.group("flavor")
     def group() -> None:
-        """List and describe flavors."""
+        """List, describe, register and delete flavors."""
 
     type_option = click.option(
         "--type", "type_", default=None, metavar="TYPE", help="Only this component type, e.g. artifact_store."
     )
 
     @group.command("list")
-    @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+    @json_option
     def list_(as_json: bool, type_: str | None = component_type) -> None:
-        """The flavors cargohold can use, and where each comes from."""
-        rows = _listing(type_)
+        """The flavors cargohold can use: built-in, from plugins and custom, and where each comes from."""
+        infos = Client().flavors(type_)
+        for info in infos:
+            if info.error:
+                warnings.warn(f"The custom flavor {info.name!r} cannot be loaded: {info.error}", stacklevel=1)
         if as_json:
-            print_json(rows)
+            print_json([info.to_dict() for info in infos])
         else:
-            print_table(
-                ["TYPE", "FLAVOR", "SOURCE", "VERSION"],
-                [(r["type"], r["name"], r["source"], r["version"]) for r in rows],
-            )
+            print_table(["TYPE", "FLAVOR", "SOURCE", "VERSION"], [(i.type, i.name, *_where(i)) for i in infos])
 
     @group.command("describe")
     @click.argument("name")
-    @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+    @json_option
     def describe(name: str, as_json: bool, type_: str | None = component_type) -> None:
         """A flavor's config fields: types, defaults, which are secret, and its docs."""
-        from cargohold.plugins import get_flavor_registry
-
-        registry = get_flavor_registry()
-        found = registry.get_flavor(type_ or "artifact_store", name)
-        origin = registry.origin(found.type, found.name)
+        info = Client().flavor_info(type_ or StackComponentType.ARTIFACT_STORE.value, name)
+        found = info.usable_flavor()
         fields = flavor_fields(found)
-        data: dict[str, Any] = {
-            "type": found.type,
-            "name": found.name,
-            "source": origin.distribution,
-            "version": origin.version,
-            "description": found.description or "",
-            "docs_url": found.docs_url,
-            "fields": fields,
-        }
+        data: dict[str, Any] = {**info.to_dict(), "docs_url": found.docs_url, "fields": fields}
         if as_json:
             print_json({**data, "config_schema": found.config_schema})
             return
-        click.echo(f"{found.type} flavor {found.name!r} from {origin.distribution} {origin.version}")
+        source, version = _where(info)
+        click.echo(f"{found.type} flavor {found.name!r} from {source} {version}")
         if found.description:
             click.echo(found.description)
         if found.docs_url:
@@ -130,11 +109,26 @@ def make_flavor_group(component_type: str | None) -> click.Group:
             ],
         )
 
+    @group.command("register")
+    @click.argument("source", metavar="DOTTED.PATH")
+    def register(source: str) -> None:
+        """Register the Flavor class at DOTTED.PATH (e.g. my_pkg.flavors.MyFlavor), from the repository root."""
+        info = Client().register_flavor(source, component_type=component_type)
+        click.echo(f"Registered the custom {info.type} flavor {info.name!r} from {info.source} in {info.root}.")
+
+    @group.command("delete")
+    @click.argument("name")
+    def delete(name: str, type_: str | None = component_type) -> None:
+        """Forget the custom flavor NAME; refused while a component uses it."""
+        Client().delete_flavor(name, component_type=type_)
+        click.echo(f"Deleted the custom flavor {name!r}.")
+
     if component_type in (None, "artifact_store"):  # the scaffold writes artifact store flavors
         group.add_command(new)
     if component_type is None:
         type_option(list_)
         type_option(describe)
+        type_option(delete)
     return group
 
 
