@@ -486,8 +486,8 @@ class _UnavailableStore(BaseArtifactStore):
         return frozenset({split_scheme(self._path)[0]})
 
     def _fail(self, *args: Any, **kwargs: Any) -> NoReturn:
-        """Every operation raises the reason the store could not be built, as the same kind of error."""
-        raise type(self._error)(f"The active artifact store {self.name!r} cannot be used: {self._error}")
+        """Every operation raises the error that kept the store from being built (with a fresh traceback)."""
+        raise self._error.with_traceback(None)
 
     open = copyfile = exists = glob = isdir = listdir = makedirs = mkdir = _fail
     remove = rename = rmtree = stat = walk = size = _fail

@@ -9,14 +9,12 @@ Callers open a transaction and use its typed queries::
 from __future__ import annotations
 
 from cargohold.registry._records import ComponentRecord, FlavorRecord, SecretRecord, StackRecord
-from cargohold.registry._registry import BUSY_TIMEOUT_SECONDS, DEFAULT_STACK, DefaultStore, Registry
+from cargohold.registry._registry import DEFAULT_STACK, DefaultStore, Registry
 from cargohold.registry._schema import SCHEMA_VERSION
-from cargohold.registry._transaction import NAME_PATTERN, Transaction, check_name
+from cargohold.registry._transaction import Transaction, check_name
 
 __all__ = [
-    "BUSY_TIMEOUT_SECONDS",
     "DEFAULT_STACK",
-    "NAME_PATTERN",
     "SCHEMA_VERSION",
     "ComponentRecord",
     "DefaultStore",
