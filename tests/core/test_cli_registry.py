@@ -146,6 +146,7 @@ BAD_INPUT = {
         "which has only the keys: token",
     ),
     "update unknown store": (["artifact-store", "update", "nosuch", "--replicas=2"], "owner, shelf, spare)."),
+    "update without changes": (["artifact-store", "update", "shelf"], "Nothing to update"),
     "update failing validator": (["artifact-store", "update", "shelf", "--replicas=0"], "between 1 and 3"),
     "update unsets required": (
         ["artifact-store", "update", "shelf", "--remove-attribute", "path"],

@@ -93,9 +93,12 @@ def _add_component_commands(group: click.Group, component_type: str) -> None:
     @click.pass_context
     def update(ctx: click.Context, name: str, remove: tuple[str, ...]) -> None:
         """Change NAME's config: --field=value merges in, --remove-attribute FIELD unsets."""
+        raw = extra_options(ctx.args, dashes_to_underscores=True)
+        if not raw and not remove:
+            raise click.ClickException("Nothing to update; give --field=value or --remove-attribute FIELD.")
         client = Client()
         flavor = client.get_flavor(component_type, client.get_component(component_type, name).flavor)
-        values = config_values(flavor, extra_options(ctx.args, dashes_to_underscores=True))
+        values = config_values(flavor, raw)
         removed = [field.replace("-", "_") for field in remove]
         client.update_component(component_type, name, values, remove=removed)
         click.echo(f"Updated the {label} {name!r}.")
