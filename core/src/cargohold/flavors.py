@@ -119,7 +119,7 @@ def format_validation_error(flavor: str, exc: ValidationError, what: str = "conf
     parts = []
     for error in exc.errors(include_input=False, include_url=False):
         field = ".".join(str(p) for p in error["loc"]) or "(whole config)"
-        parts.append(f"{field}: {error['msg']}")
+        parts.append(f"{field}: {error['msg'].removeprefix('Value error, ')}")
     return f"Invalid {what} for the {flavor!r} flavor: " + "; ".join(parts) + "."
 
 
