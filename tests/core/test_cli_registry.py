@@ -129,7 +129,7 @@ BAD_INPUT = {
     "bad path scheme": (["artifact-store", "register", "x", "-f", "folder", "--path=s3://b/k"], "is not supported"),
     "failing validator": (
         ["artifact-store", "register", "x", "-f", "folder", FOLDER, "--replicas=7"],
-        "replicas: Value error, replicas must be between 1 and 3",
+        "replicas: replicas must be between 1 and 3",
     ),
     "wrong field type": (["artifact-store", "register", "x", "-f", "folder", FOLDER, "--replicas=many"], "replicas:"),
     "unknown field": (["artifact-store", "register", "x", "-f", "folder", FOLDER, "--colour=red"], "no field 'colour'"),
