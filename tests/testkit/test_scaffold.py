@@ -68,6 +68,29 @@ def test_flavor_list_shows_it(scaffolded: Scaffolded) -> None:
     assert (rows["myfs"]["source"], rows["myfs"]["version"]) == ("cargohold-myfs", "0.1.0")
 
 
+FILEIO = """
+from cargohold import fileio
+path = "myfs://bucket/artifacts/a/b.txt"
+with fileio.open(path, "w") as f:
+    f.write("through the stack")
+store = fileio.store_for(path)
+print(fileio.open(path).read(), type(store).__name__, store.name, store.config.token == "tok-5678", sep=",")
+"""
+
+
+def test_a_registered_store_in_the_active_stack_serves_fileio(scaffolded: Scaffolded) -> None:
+    path = ["--path", "myfs://bucket/artifacts", "--token", "tok-5678"]
+    register = scaffolded.run("cargohold", "artifact-store", "register", "mine", "--flavor", "myfs", *path)
+    assert register.returncode == 0, register.stderr
+    stack = scaffolded.run("cargohold", "stack", "register", "dev", "--artifact-store", "mine", "--set")
+    assert stack.returncode == 0, stack.stderr
+    result = scaffolded.run("python", "-c", FILEIO)
+    assert result.stdout.strip() == "through the stack,MyfsArtifactStore,mine,True", result.stderr
+    describe = scaffolded.run("cargohold", "artifact-store", "describe", "mine")
+    assert "myfs://bucket/artifacts" in describe.stdout
+    assert all("tok-5678" not in r.stdout + r.stderr for r in (register, stack, result, describe))
+
+
 def test_the_generated_tests_pass_with_the_kit_enabled(scaffolded: Scaffolded) -> None:
     result = scaffolded.run("python", "-m", "pytest", cwd=scaffolded.project)
     assert result.returncode == 0, result.stdout[-3000:]
