@@ -107,9 +107,7 @@ def test_no_credentials_means_the_default_chain() -> None:
 def test_client_kwargs_refuse_what_has_a_field_of_its_own(name: str, field: str) -> None:
     with pytest.raises(InvalidConfigError) as caught:
         _validate(client_kwargs={name: "in-client-kwargs"})
-    assert f"client_kwargs: {name!r} does not belong here; give it as the {field!r} field" in str(
-        caught.value
-    )
+    assert f"client_kwargs: {name!r} does not belong here; give it as the {field!r} field" in str(caught.value)
     assert "in-client-kwargs" not in str(caught.value)
 
 

@@ -3,7 +3,11 @@ flavor checks, and what only S3 has: create-only writes, bounded failures, crede
 
 from __future__ import annotations
 
+import contextlib
+import os
+import re
 import socket
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -234,11 +238,9 @@ def test_a_hung_endpoint_times_out(make_store: Callable[..., S3ArtifactStore]) -
         with pytest.raises(TimeoutError) as caught:
             store.listdir(store.path)
         assert time.monotonic() - started < 10
-    # fsspec re-raises any TimeoutError from its event loop as a bare FSTimeoutError, with ours as the cause.
-    ours = caught.value if str(caught.value) else caught.value.__cause__
-    assert isinstance(ours, TimeoutError)
-    assert f"the S3 endpoint {endpoint} did not answer in time" in str(ours)
-    assert type(ours.__cause__).__name__ == "ReadTimeoutError"
+    message = str(caught.value)
+    assert f"the S3 endpoint {endpoint} did not answer in time" in message
+    assert type(caught.value.__cause__).__name__ == "ReadTimeoutError"
 
 
 def test_an_open_file_reports_a_dead_endpoint_as_connection_error(make_store: Callable[..., S3ArtifactStore]) -> None:
@@ -246,6 +248,79 @@ def test_an_open_file_reports_a_dead_endpoint_as_connection_error(make_store: Ca
     store.filesystem.default_block_size = PART
     with pytest.raises(ConnectionError, match="cannot reach the S3 endpoint"), store.open("a.bin", "wb") as f:
         f.write(b"a" * (PART + 1))  # the multipart upload starts here, not at close
+
+
+class FaultyProxy:
+    """A TCP proxy to a real server; once ``limit`` bytes have come back on a connection it cuts the
+    connection, or, with ``stall``, sends nothing more until the proxy is closed."""
+
+    def __init__(self, upstream_port: int, limit: int, *, stall: bool = False) -> None:
+        self._upstream_port, self._limit, self._stall = upstream_port, limit, stall
+        self._closed = threading.Event()
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.endpoint = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        with contextlib.suppress(OSError):  # the listener was closed
+            while True:
+                client, _ = self._listener.accept()
+                upstream = socket.create_connection(("127.0.0.1", self._upstream_port))
+                threading.Thread(target=self._pump, args=(client, upstream, None), daemon=True).start()
+                threading.Thread(target=self._pump, args=(upstream, client, self._limit), daemon=True).start()
+
+    def _pump(self, source: socket.socket, target: socket.socket, limit: int | None) -> None:
+        carried = 0
+        with contextlib.suppress(OSError):
+            while data := source.recv(1 << 16):
+                if limit is not None and carried + len(data) > limit:
+                    target.sendall(data[: limit - carried])
+                    if self._stall:
+                        self._closed.wait()
+                    break
+                target.sendall(data)
+                carried += len(data)
+        for end in (source, target):  # shutdown, unlike close, also wakes the pump reading the other way
+            with contextlib.suppress(OSError):
+                end.shutdown(socket.SHUT_RDWR)
+            end.close()
+
+    def close(self) -> None:
+        self._closed.set()
+        self._listener.close()
+
+
+@pytest.mark.parametrize(
+    ("stall", "error", "message"),
+    [
+        (False, ConnectionError, "the connection to the S3 endpoint {} broke"),
+        (True, TimeoutError, "the S3 endpoint {} did not answer in time"),
+    ],
+    ids=["cut", "stalled"],
+)
+def test_a_download_that_breaks_off_mid_body_raises_a_standard_error_and_copies_nothing(
+    make_store: Callable[..., S3ArtifactStore],
+    s3_server: EmulatorServer,
+    stall: bool,
+    error: type[OSError],
+    message: str,
+) -> None:
+    direct = make_store()
+    with direct.open("big.bin", "wb") as f:
+        f.write(os.urandom(2**20))
+    proxy = FaultyProxy(s3_server.port, limit=256 * 2**10, stall=stall)
+    try:
+        faulty = make_store(path=direct.path, endpoint_url=proxy.endpoint, read_timeout=1, max_attempts=1)
+        started = time.monotonic()
+        with pytest.raises(error, match=message.format(re.escape(proxy.endpoint))):
+            faulty.copyfile("big.bin", "copy.bin")  # the copy streams the source down through the proxy
+        assert time.monotonic() - started < 10
+        with pytest.raises(OSError, match=re.escape(proxy.endpoint)), faulty.open("big.bin", "rb") as f:
+            f.read()  # an open file's read fails as an OSError naming the endpoint too
+    finally:
+        proxy.close()
+    assert not direct.exists("copy.bin")
+    assert direct.size("big.bin") == 2**20
 
 
 # -- credentials, regions, settings and listings --------------------------------------------------

@@ -10,6 +10,7 @@ import logging
 from collections.abc import Callable
 from typing import Any, ClassVar, cast
 
+import aiohttp
 from botocore import exceptions as boto
 from fsspec.asyn import sync_wrapper
 from s3fs import S3FileSystem
@@ -27,7 +28,10 @@ _NO_CREDENTIALS = (boto.NoCredentialsError, boto.PartialCredentialsError, boto.C
 
 
 def standard_error(exc: BaseException, endpoint: str) -> BaseException:
-    """The built-in exception a botocore failure stands for, naming the endpoint but no credential; else ``exc``."""
+    """The built-in exception a botocore or aiohttp failure stands for, naming the endpoint but no credential.
+
+    Anything else comes back unchanged.
+    """
     if isinstance(exc, _TIMEOUTS):
         return TimeoutError(
             f"the S3 endpoint {endpoint} did not answer in time ({exc}); "
@@ -35,6 +39,8 @@ def standard_error(exc: BaseException, endpoint: str) -> BaseException:
         )
     if isinstance(exc, _UNREACHABLE):
         return ConnectionError(f"cannot reach the S3 endpoint {endpoint}: {exc}")
+    if isinstance(exc, aiohttp.ClientError):  # a response body that broke off: aiohttp's, not botocore's
+        return ConnectionError(f"the connection to the S3 endpoint {endpoint} broke: {exc}")
     if isinstance(exc, _NO_CREDENTIALS):
         return PermissionError(
             f"no usable credentials for the S3 endpoint {endpoint} ({type(exc).__name__}); give key and secret "
@@ -43,10 +49,34 @@ def standard_error(exc: BaseException, endpoint: str) -> BaseException:
     return exc
 
 
+class _Body:
+    """A response body that breaks off as a ``ConnectionError`` and times out as botocore's ``ReadTimeoutError``.
+
+    aiobotocore's timeout is also a ``TimeoutError``, which fsspec strips to a bare ``FSTimeoutError`` on the
+    way out of its event loop, and on which s3fs's read path then fails with IndexError.
+    """
+
+    def __init__(self, body: Any, endpoint: str) -> None:
+        self._body, self._endpoint = body, endpoint
+
+    async def read(self, *args: Any) -> bytes:
+        try:
+            return cast(bytes, await self._body.read(*args))
+        except TimeoutError as exc:
+            raise boto.ReadTimeoutError(endpoint_url=self._endpoint, error=exc) from exc
+        except aiohttp.ClientError as exc:
+            raise standard_error(exc, self._endpoint) from exc
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._body, name)
+
+
 class _S3FileSystem(S3FileSystem):  # type: ignore[misc]  # s3fs ships no type hints
     """s3fs raising built-in exceptions that name the endpoint, from open files as well as from the store's methods.
 
-    Every request, an open file's part uploads and range reads included, goes through ``_call_s3``.
+    Every request, an open file's part uploads and range reads included, goes through ``_call_s3``. Timeouts
+    stay botocore's (OSErrors naming the URL) for the reason ``_Body`` gives; the store's ``translate_error``
+    makes them TimeoutErrors once they are out of fsspec's event loop.
     """
 
     # botocore's standard retry mode (max_attempts) is the one retry layer: s3fs's own loop would multiply it.
@@ -62,12 +92,17 @@ class _S3FileSystem(S3FileSystem):  # type: ignore[misc]  # s3fs ships no type h
 
     async def _call_s3(self, method: str, *args: Any, **kwargs: Any) -> Any:
         try:
-            return await super()._call_s3(method, *args, **kwargs)
+            response = await super()._call_s3(method, *args, **kwargs)
+        except _TIMEOUTS:
+            raise
         except boto.BotoCoreError as exc:
             mapped = standard_error(exc, self.endpoint)
             if mapped is exc:
                 raise
             raise mapped from exc
+        if method == "get_object":
+            response["Body"] = _Body(response["Body"], self.endpoint)
+        return response
 
     # S3File calls fs.call_s3, which s3fs binds to its own _call_s3 rather than looking it up on the instance.
     call_s3 = sync_wrapper(_call_s3)
@@ -117,7 +152,7 @@ class S3ArtifactStore(FsspecArtifactStore):
         )
 
     def translate_error(self, exc: Exception) -> BaseException:
-        """Errors raised outside a request (e.g. while building the client) get the same treatment as requests'."""
+        """Timeouts, which the filesystem leaves as botocore raises them (see ``_Body``), made standard."""
         return standard_error(exc, cast(_S3FileSystem, self.filesystem).endpoint)
 
     def _open_staged(self, fs_path: str, mode: str) -> tuple[Any, Callable[[], None], Callable[[], None]]:
