@@ -17,6 +17,7 @@ __all__ = ["main"]
 _COMMANDS = {
     "artifact-store": "cargohold.cli.components:artifact_store",
     "flavor": "cargohold.cli.flavor:flavor",
+    "fs": "cargohold.cli.fs:fs",
     "init": "cargohold.cli.init:init",
     "plugins": "cargohold.cli.plugins:plugins",
     "secret": "cargohold.cli.secret:secret",

@@ -1,0 +1,393 @@
+"""``cargohold fs``: list, copy, move, sync and delete artifacts in any store; a thin layer over ``cargohold.transfer``.
+
+A target is ``NAME:path`` in a registered store (``:path`` in the active stack's store), a URL,
+or a local path; ``ls`` and ``du`` without one show the root of the active stack's store.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import datetime
+import shutil
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+import click
+
+from cargohold.artifact_stores.base import FileStat
+from cargohold.exceptions import CargoholdError
+from cargohold.targets import Location, relative, resolve, segments
+from cargohold.transfer import CHUNK_SIZE, DEFAULT_JOBS, Progress, TransferResult
+
+__all__ = ["fs"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+#: A transfer that finishes sooner than this never shows a progress bar.
+_BAR_DELAY = 0.25
+
+
+class _FsGroup(click.Group):
+    """Turns the errors a file operation raises into one sentence and a non-zero exit, like ``cp`` does."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (OSError, ValueError, CargoholdError) as exc:
+            raise click.ClickException(_sentence(exc)) from None
+
+
+@click.group("fs", cls=_FsGroup)
+def fs() -> None:
+    """Move artifacts in, out and between stores: NAME:path, a URL (s3://bucket/x) or a local path."""
+
+
+def _jobs(command: F) -> F:
+    return click.option(
+        "-j",
+        "--jobs",
+        type=click.IntRange(min=1),
+        default=DEFAULT_JOBS,
+        show_default=True,
+        help="Files moved at once.",
+    )(command)
+
+
+def _quiet(command: F) -> F:
+    return click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary; failures still show.")(
+        command
+    )
+
+
+def _json(command: F) -> F:
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON.")(command)
+
+
+# -- listing ---------------------------------------------------------------------------------------
+
+
+@fs.command("ls")
+@click.option("-l", "long", is_flag=True, help="Show type, size and modification time.")
+@click.option("-R", "recursive", is_flag=True, help="List everything below, with paths relative to TARGET.")
+@_json
+@_jobs
+@click.argument("target", required=False)
+def ls(target: str | None, long: bool, recursive: bool, as_json: bool, jobs: int) -> None:
+    """List a directory (default: the root of the active stack's store)."""
+    location = resolve(target)
+    top = location.store.stat(location.path)
+    entries: list[tuple[str, FileStat | None]]
+    if top.type == "file":
+        entries = [(segments(top.path)[-1], top)]
+    elif recursive:
+        entries = _tree(location, detailed=long or as_json)
+    else:
+        names = location.store.listdir(location.path)
+        stats: list[FileStat | None] = [None] * len(names)
+        if long or as_json:
+            with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
+                stats[:] = pool.map(location.store.stat, (location.child(n).path for n in names))
+        entries = list(zip(names, stats, strict=True))
+    if as_json:
+        from cargohold.cli._output import print_json
+
+        print_json([_as_dict(name, stat) for name, stat in entries])
+        return
+    for name, stat in entries:
+        click.echo(_long_line(name, stat) if long else name)
+
+
+def _tree(location: Location, *, detailed: bool) -> list[tuple[str, FileStat | None]]:
+    """Everything below ``location``, relative names sorted; files with details from one bulk listing."""
+    files = {segments(o.path): o for o in location.store.list_objects(location.path)} if detailed else {}
+    entries: list[tuple[str, FileStat | None]] = []
+    for dirpath, dirs, names in location.store.walk(location.path):
+        below = relative(dirpath, location.path)
+        for name in dirs:
+            path = f"{dirpath.rstrip('/')}/{name}"
+            entries.append((f"{below}/{name}/" if below else f"{name}/", FileStat(path, 0, "directory", None)))
+        for name in names:
+            path = f"{dirpath.rstrip('/')}/{name}"
+            found = files.get(segments(path))
+            stat = FileStat(path, found.size, "file", found.mtime) if found is not None else None
+            entries.append((f"{below}/{name}" if below else name, stat))
+    return sorted(entries, key=lambda entry: entry[0])
+
+
+def _as_dict(name: str, stat: FileStat | None) -> dict[str, Any]:
+    return {
+        "name": name.rstrip("/"),
+        "path": stat.path if stat else None,
+        "type": stat.type if stat else None,
+        "size": stat.size if stat and stat.type == "file" else None,
+        "mtime": stat.mtime if stat else None,
+    }
+
+
+def _long_line(name: str, stat: FileStat | None) -> str:
+    if stat is None:
+        return f"? {'-':>14}  {'-':16}  {name}"
+    size = str(stat.size) if stat.type == "file" else "-"
+    return f"{'d' if stat.type == 'directory' else '-'} {size:>14}  {_when(stat.mtime):16}  {name}"
+
+
+def _when(mtime: float | None) -> str:
+    if mtime is None:
+        return "-"
+    return datetime.datetime.fromtimestamp(mtime).strftime("%Y-%m-%d %H:%M")
+
+
+@fs.command("du")
+@click.option("-s", "summary", is_flag=True, help="Only the total of TARGET.")
+@_json
+@click.argument("target", required=False)
+def du(target: str | None, summary: bool, as_json: bool) -> None:
+    """Bytes and files under each directory of TARGET, from one bulk listing (default: the active store)."""
+    location = resolve(target)
+    totals: dict[tuple[str, ...], list[int]] = {(): [0, 0]}
+    for item in location.store.list_objects(location.path):
+        below = segments(relative(item.path, location.path))[:-1]
+        for depth in range(1 if summary else len(below) + 1):
+            counted = totals.setdefault(below[:depth], [0, 0])
+            counted[0] += item.size
+            counted[1] += 1
+    rows = [(location.child("/".join(key)).path, size, files) for key, (size, files) in sorted(totals.items())]
+    rows.sort(key=lambda row: (-len(segments(row[0])), row[0]))  # deepest first, the total last, as du does
+    if as_json:
+        from cargohold.cli._output import print_json
+
+        print_json([{"path": path, "size": size, "files": files} for path, size, files in rows])
+        return
+    for path, size, _ in rows:
+        click.echo(f"{size}\t{path}")
+
+
+@fs.command("cat")
+@click.argument("targets", nargs=-1, required=True)
+def cat(targets: tuple[str, ...]) -> None:
+    """Write files to standard output, streamed."""
+    out = sys.stdout.buffer
+    for target in targets:
+        location = resolve(target)
+        with location.store.open(location.path, "rb") as reader:
+            shutil.copyfileobj(reader, out, CHUNK_SIZE)
+    out.flush()
+
+
+@fs.command("mkdir")
+@click.option("-p", "parents", is_flag=True, help="Create parents too; an existing directory is fine.")
+@click.argument("targets", nargs=-1, required=True)
+def mkdir(targets: tuple[str, ...], parents: bool) -> None:
+    """Create directories."""
+    for target in targets:
+        location = resolve(target)
+        if parents:
+            location.store.makedirs(location.path)
+        else:
+            location.store.mkdir(location.path)
+
+
+# -- transfers -------------------------------------------------------------------------------------
+
+
+@fs.command("cp")
+@click.option("-r", "-R", "--recursive", is_flag=True, help="Copy directories and everything in them.")
+@click.option("-n", "--no-clobber", is_flag=True, help="Never replace an existing file (race-safe where the store is).")
+@_jobs
+@_quiet
+@click.argument("sources", nargs=-1, required=True)
+@click.argument("destination")
+def cp(sources: tuple[str, ...], destination: str, recursive: bool, no_clobber: bool, jobs: int, quiet: bool) -> None:
+    """Copy SOURCES to DESTINATION, within a store or across stores, in parallel.
+
+    A source goes into DESTINATION when that is a directory, ends with '/', or several sources
+    are given; a source directory ending with '/' copies its contents.
+    """
+    from cargohold import transfer
+
+    with _progress(quiet) as progress:
+        started = time.monotonic()
+        result = transfer.copy(
+            sources, destination, recursive=recursive, overwrite=not no_clobber, jobs=jobs, progress=progress
+        )
+    _report(result, "Copied", quiet, started)
+
+
+@fs.command("mv")
+@click.option("-n", "--no-clobber", is_flag=True, help="Never replace an existing file.")
+@_jobs
+@_quiet
+@click.argument("sources", nargs=-1, required=True)
+@click.argument("destination")
+def mv(sources: tuple[str, ...], destination: str, no_clobber: bool, jobs: int, quiet: bool) -> None:
+    """Move files and directories: a rename within a store that can, else copy, then delete each source file."""
+    from cargohold import transfer
+
+    with _progress(quiet) as progress:
+        started = time.monotonic()
+        result = transfer.move(
+            sources, destination, recursive=True, overwrite=not no_clobber, jobs=jobs, progress=progress
+        )
+    _report(result, "Moved", quiet, started)
+
+
+@fs.command("rm")
+@click.option("-r", "-R", "--recursive", is_flag=True, help="Delete directories and everything in them.")
+@_jobs
+@_quiet
+@click.argument("targets", nargs=-1, required=True)
+def rm(targets: tuple[str, ...], recursive: bool, jobs: int, quiet: bool) -> None:
+    """Delete files, in batches through each store's bulk delete."""
+    from cargohold import transfer
+
+    with _progress(quiet) as progress:
+        started = time.monotonic()
+        result = transfer.bulk_delete(targets, recursive=recursive, jobs=jobs, progress=progress)
+    _report(result, "Deleted", quiet, started)
+
+
+@fs.command("sync")
+@click.option("--delete", is_flag=True, help="Also delete files in DESTINATION that SOURCE lacks.")
+@click.option("--dry-run", is_flag=True, help="Only say what would be copied and deleted.")
+@_jobs
+@_quiet
+@click.argument("source")
+@click.argument("destination")
+def sync(source: str, destination: str, delete: bool, dry_run: bool, jobs: int, quiet: bool) -> None:
+    """Copy what is new or changed in SOURCE to DESTINATION (size, etag and mtime compared); reruns finish the job."""
+    from cargohold import transfer
+
+    with _progress(quiet or dry_run) as progress:
+        started = time.monotonic()
+        result = transfer.sync(source, destination, delete=delete, dry_run=dry_run, jobs=jobs, progress=progress)
+    _report(result, "Synced", quiet, started)
+
+
+# -- progress and summary --------------------------------------------------------------------------
+
+
+class _Bar(Progress):
+    """A rich progress bar, in bytes and files with rate and ETA, shown once a transfer outlasts a moment."""
+
+    def __init__(self) -> None:
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            TextColumn,
+            TimeRemainingColumn,
+            TransferSpeedColumn,
+        )
+        from rich.progress import Progress as RichProgress
+
+        self._rich = RichProgress(
+            TextColumn("{task.fields[files]}"),
+            BarColumn(),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            TimeRemainingColumn(),
+        )
+        self._lock = threading.Lock()
+        self._task = self._rich.add_task("", total=None, files="")
+        self._files = self._finished = self._failed = 0
+        self._since = time.monotonic()
+        self._shown = False
+
+    def start(self, files: int, total_bytes: int) -> None:
+        self._files = files
+        self._rich.update(self._task, total=total_bytes, files=self._count())
+
+    def advance(self, nbytes: int) -> None:
+        self._rich.advance(self._task, nbytes)
+        self._show_when_slow()
+
+    def done(self, path: str) -> None:
+        with self._lock:
+            self._finished += 1
+        self._rich.update(self._task, files=self._count())
+        self._show_when_slow()
+
+    def failed(self, path: str, reason: str) -> None:
+        with self._lock:
+            self._finished += 1
+            self._failed += 1
+        self._rich.update(self._task, files=self._count())
+
+    def _count(self) -> str:
+        failed = f", {self._failed} failed" if self._failed else ""
+        return f"{self._finished}/{self._files} files{failed}"
+
+    def _show_when_slow(self) -> None:
+        if not self._shown and time.monotonic() - self._since > _BAR_DELAY:
+            with self._lock:
+                if not self._shown:
+                    self._shown = True
+                    self._rich.start()
+
+    def close(self) -> None:
+        """Take the bar down, leaving its last state on the terminal."""
+        if self._shown:
+            self._rich.stop()
+
+
+@contextlib.contextmanager
+def _progress(quiet: bool) -> Iterator[Progress | None]:
+    """A progress bar when standard output is a terminal and not ``--quiet``; rich is imported only then."""
+    if quiet or not sys.stdout.isatty():
+        yield None
+        return
+    bar = _Bar()
+    try:
+        yield bar
+    finally:
+        bar.close()
+
+
+def _report(result: TransferResult, verb: str, quiet: bool, started: float) -> None:
+    """What happened on stderr (what would happen on stdout, for a dry run); exit 1 if any file failed."""
+    if result.dry_run:
+        for source, target in result.copied:
+            click.echo(f"copy {source} -> {target}")
+        for path in result.deleted:
+            click.echo(f"delete {path}")
+    elif not quiet:
+        if verb == "Deleted":
+            head = f"Deleted {_files(len(result.deleted))}"
+        else:
+            head = f"{verb} {_files(len(result.copied))} ({_size(result.bytes)})"
+        parts = [f"{head} in {time.monotonic() - started:.1f} s"]
+        if result.skipped:
+            parts.append(f"{len(result.skipped)} up to date")
+        if result.deleted and verb != "Deleted":
+            parts.append(f"deleted {_files(len(result.deleted))}")
+        click.echo("; ".join(parts) + ".", err=True)
+    if result.failed:
+        click.echo(f"{len(result.failed)} failed:", err=True)
+        for failure in result.failed:
+            click.echo(f"  {failure.path}: {failure.reason}", err=True)
+        raise click.exceptions.Exit(1)
+
+
+def _files(count: int) -> str:
+    return f"{count} file" if count == 1 else f"{count} files"
+
+
+def _size(count: int) -> str:
+    if count < 1024:
+        return f"{count} B"
+    size = count / 1024
+    for unit in ("KiB", "MiB", "GiB"):
+        if size < 1024:
+            return f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} TiB"
+
+
+def _sentence(exc: BaseException) -> str:
+    """An error as one sentence: an OSError names its path and says what is wrong."""
+    if isinstance(exc, OSError) and exc.strerror and exc.filename:
+        return f"{exc.filename}: {exc.strerror}."
+    text = str(exc).strip() or type(exc).__name__
+    return text if text.endswith(".") else f"{text}."

@@ -1,0 +1,98 @@
+"""What a command-line target names: ``NAME:path`` in a registered store, a URL, or a local path.
+
+One function, :func:`resolve`, turns each spelling into a :class:`Location`, so ``cargohold fs``,
+:mod:`cargohold.transfer` and the ``cargohold://`` filesystem agree on what a target means:
+
+- ``NAME:path/inside`` is a path under the root of the registered artifact store ``NAME``
+  (a leading ``/`` changes nothing); ``:path`` is the same in the active stack's store;
+- a URL (``s3://bucket/x``) goes to the store that ``cargohold.fileio`` routes it to;
+- anything else is a local path (write ``./a:b`` for a local file whose name holds a colon);
+- no target at all is the root of the active stack's store.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+
+from cargohold import locations
+from cargohold._paths import normalize, split_scheme
+from cargohold.artifact_stores.base import BaseArtifactStore
+from cargohold.exceptions import NotRegisteredError, OutsideStoreError
+
+__all__ = ["Location", "relative", "resolve", "segments", "store_named"]
+
+#: ``NAME:rest`` where NAME is a registered component name (letters, digits, ``-`` and ``_``), or empty.
+_NAMED = re.compile(r"(?P<name>(?:[A-Za-z0-9][\w-]*)?):(?P<rest>.*)", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Location:
+    """A store and a full path inside it, as the store spells its paths."""
+
+    store: BaseArtifactStore
+    path: str
+
+    def child(self, relative_path: str) -> Location:
+        """The location ``relative_path`` below this one."""
+        if not relative_path:
+            return self
+        return Location(self.store, f"{self.path.rstrip('/')}/{relative_path}")
+
+
+def resolve(target: str | None) -> Location:
+    """The store and full path a target names; see the module docstring for the spellings."""
+    if target is None:
+        return _in_store(_active_store(), "")
+    if "://" not in target:
+        named = _NAMED.fullmatch(target)
+        if named is not None:
+            name = named["name"]
+            return _in_store(store_named(name) if name else _active_store(), named["rest"])
+    from cargohold import fileio
+
+    store, path = fileio._route(target)
+    return Location(store, path)
+
+
+def segments(path: str) -> tuple[str, ...]:
+    """The normalised segments of a full path, without its scheme, so ``gcs://`` and ``gs://`` compare equal."""
+    return normalize(split_scheme(path)[1]) or ()
+
+
+def relative(path: str, base: str) -> str:
+    """``path`` relative to ``base`` (which must contain it), with ``/`` between segments."""
+    return "/".join(segments(path)[len(segments(base)) :])
+
+
+def store_named(name: str) -> BaseArtifactStore:
+    """The registered artifact store ``name``, built once per process and registry home."""
+    return _store_named(str(locations.home()), name)
+
+
+@functools.cache
+def _store_named(home: str, name: str) -> BaseArtifactStore:
+    from cargohold.client import Client
+
+    try:
+        return Client().get_artifact_store(name)
+    except NotRegisteredError as exc:
+        raise NotRegisteredError(f"{exc} (For a local path that holds a colon, write ./{name}:...)") from None
+
+
+def _active_store() -> BaseArtifactStore:
+    from cargohold.client import Client
+
+    return Client().active_stack.artifact_store
+
+
+def _in_store(store: BaseArtifactStore, inside: str) -> Location:
+    """The full path of ``inside`` (relative to the root) in ``store``; ``..`` may not climb above the root."""
+    parts = normalize(inside)
+    if parts is None:
+        raise OutsideStoreError(
+            f"{inside!r} climbs above the root of the artifact store {store.name or store.path!r}; "
+            "give a path inside the store."
+        )
+    return Location(store, "/".join((store.path.rstrip("/"), *parts)) if parts else store.path)

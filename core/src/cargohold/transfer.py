@@ -1,0 +1,571 @@
+"""Moving artifacts in bulk between any stores: copy, move, sync and bulk_delete, in parallel, with progress.
+
+Targets are spelled as :func:`cargohold.targets.resolve` reads them: ``NAME:path`` in a
+registered store, a URL, or a local path. How each file moves:
+
+- within one store, by the store's own ``copyfile`` (a server-side copy on object stores);
+- small files (up to :data:`SMALL_FILE` bytes) whose source or destination is an async fsspec
+  filesystem, as one coroutine each on fsspec's event loop, ``jobs`` at a time: one request
+  per file on the remote side (``_cat_file`` / ``_pipe_file``), the local side through the store;
+- everything else by a pool of ``jobs`` threads that stream :data:`CHUNK_SIZE` chunks from the
+  source's ``open`` into the destination's ``open``, so memory stays flat however big the file.
+
+Every write is a staged write of the destination store (or a single-request upload), so a
+transfer that fails or is killed leaves nothing under the final name; rerun :func:`sync` to finish.
+A failed file does not stop the others: the result lists it with its reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import math
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from cargohold.artifact_stores.base import BaseArtifactStore, ObjectInfo
+from cargohold.exceptions import CargoholdError
+from cargohold.targets import Location, relative, resolve, segments
+
+if TYPE_CHECKING:
+    from fsspec import AbstractFileSystem
+
+__all__ = [
+    "CHUNK_SIZE",
+    "DEFAULT_JOBS",
+    "SMALL_FILE",
+    "Failure",
+    "Progress",
+    "TransferResult",
+    "bulk_delete",
+    "copy",
+    "move",
+    "sync",
+]
+
+#: Files moved at once when the caller does not say: transfers wait on the network, not the CPU.
+DEFAULT_JOBS = 16
+#: Bytes read and written at a time when a file is streamed.
+CHUNK_SIZE = 4 << 20
+#: Files up to this size move in one request each on async filesystems (held whole in memory meanwhile).
+SMALL_FILE = 4 << 20
+#: Files deleted per call of a store's ``bulk_delete`` (S3 takes a thousand keys a request).
+DELETE_BATCH = 1000
+#: Suffix of the hidden names stores stage writes under; such files are never artifacts to move.
+_STAGING_SUFFIX = ".cargohold-tmp"
+
+
+class Progress:
+    """Receives a transfer's progress; every method does nothing until overridden.
+
+    Methods may be called from several threads at once.
+    """
+
+    def start(self, files: int, total_bytes: int) -> None:
+        """Called once, before anything moves, with the number of files and bytes to move."""
+
+    def advance(self, nbytes: int) -> None:
+        """Called as bytes move."""
+
+    def done(self, path: str) -> None:
+        """Called when the file at source ``path`` has been copied (or deleted)."""
+
+    def failed(self, path: str, reason: str) -> None:
+        """Called when the file at ``path`` failed; the others go on."""
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A file (or a whole target) that could not be moved, and why."""
+
+    path: str
+    reason: str
+
+
+@dataclass
+class TransferResult:
+    """What a transfer did, or with ``dry_run`` what it would do: ``copied`` holds (source, destination) pairs."""
+
+    copied: list[tuple[str, str]] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    failed: list[Failure] = field(default_factory=list)
+    bytes: int = 0
+    dry_run: bool = False
+
+    @property
+    def ok(self) -> bool:
+        """Whether every file made it."""
+        return not self.failed
+
+
+@dataclass(frozen=True)
+class _Copy:
+    """One file to copy: its source store and listing entry, and where it goes."""
+
+    source: BaseArtifactStore
+    item: ObjectInfo
+    target: Location
+
+
+@dataclass(frozen=True)
+class _Source:
+    """One source target as listed: every file under it, and the location it maps onto."""
+
+    location: Location
+    items: list[ObjectInfo]
+    is_dir: bool
+    base: Location
+
+    def copies(self) -> list[_Copy]:
+        if not self.is_dir:
+            return [_Copy(self.location.store, self.items[0], self.base)]
+        return [
+            _Copy(self.location.store, item, self.base.child(relative(item.path, self.location.path)))
+            for item in self.items
+        ]
+
+
+class _Recorder:
+    """Collects outcomes from worker threads and coroutines into the result, and tells ``progress``."""
+
+    def __init__(self, result: TransferResult, progress: Progress) -> None:
+        self.result = result
+        self.progress = progress
+        self._lock = threading.Lock()
+
+    def copied(self, job: _Copy) -> None:
+        with self._lock:
+            self.result.copied.append((job.item.path, job.target.path))
+            self.result.bytes += job.item.size
+        self.progress.done(job.item.path)
+
+    def deleted(self, path: str) -> None:
+        with self._lock:
+            self.result.deleted.append(path)
+        self.progress.done(path)
+
+    def failed(self, path: str, error: BaseException | str) -> None:
+        reason = error if isinstance(error, str) else _reason(error)
+        with self._lock:
+            self.result.failed.append(Failure(path, reason))
+        self.progress.failed(path, reason)
+
+
+# -- the public operations -------------------------------------------------------------------------
+
+
+def copy(
+    sources: str | Sequence[str],
+    destination: str,
+    *,
+    recursive: bool = False,
+    overwrite: bool = True,
+    jobs: int = DEFAULT_JOBS,
+    progress: Progress | None = None,
+) -> TransferResult:
+    """Copy files (and with ``recursive``, directories) to ``destination``, ``jobs`` files at a time.
+
+    Like ``cp``: a source goes *into* ``destination`` when that is an existing directory, ends
+    with ``/``, or several sources are given; otherwise it becomes ``destination``. A source
+    ending with ``/`` copies the directory's contents. ``overwrite=False`` never replaces an
+    existing file, using the store's race-safe create-only write.
+    """
+    result = TransferResult()
+    planned = _plan(_as_list(sources), destination, recursive, result)
+    _run([job for source in planned for job in source.copies()], overwrite, jobs, progress or Progress(), result)
+    return result
+
+
+def move(
+    sources: str | Sequence[str],
+    destination: str,
+    *,
+    recursive: bool = False,
+    overwrite: bool = True,
+    jobs: int = DEFAULT_JOBS,
+    progress: Progress | None = None,
+) -> TransferResult:
+    """Move like ``mv``: one rename within a store that renames atomically, else copy then delete each source file.
+
+    A source file is deleted only once its copy is in place; a source directory goes once it is empty.
+    """
+    result = TransferResult()
+    progress = progress or Progress()
+    recorder = _Recorder(result, progress)
+    planned = _plan(_as_list(sources), destination, recursive, result)
+    renamed = [s for s in planned if s.location.store is s.base.store and s.location.store.atomic_rename]
+    streamed = [s for s in planned if s not in renamed]
+    progress.start(sum(len(s.items) for s in planned), sum(i.size for s in planned for i in s.items))
+    for failure in result.failed:
+        progress.failed(failure.path, failure.reason)
+    for source in renamed:
+        try:
+            source.location.store.rename(source.location.path, source.base.path, overwrite)
+        except Exception as exc:
+            recorder.failed(source.location.path, exc)
+            continue
+        for job in source.copies():
+            progress.advance(job.item.size)
+            recorder.copied(job)
+    _execute([job for source in streamed for job in source.copies()], overwrite, jobs, recorder)
+    arrived = {pair[0] for pair in result.copied}
+    for source in streamed:
+        sent = [item.path for item in source.items if item.path in arrived]
+        _delete_files(source.location.store, sent, jobs, recorder, report_done=False)
+        if source.is_dir and len(sent) == len(source.items):
+            _remove_emptied_dir(source.location, recorder)
+    return result
+
+
+def sync(
+    source: str,
+    destination: str,
+    *,
+    delete: bool = False,
+    dry_run: bool = False,
+    jobs: int = DEFAULT_JOBS,
+    progress: Progress | None = None,
+) -> TransferResult:
+    """Make ``destination`` hold what ``source`` holds, copying only new and changed files.
+
+    A file is copied when the destination lacks it or its size differs; at equal size, equal
+    etags mean unchanged, and otherwise it is copied when the source is newer (to the second:
+    some stores keep whole seconds). A second run copies nothing. ``delete`` also removes the
+    files that ``source`` lacks; ``dry_run`` only reports what would be done.
+    """
+    result = TransferResult(dry_run=dry_run)
+    src, dst = resolve(source), resolve(destination)
+    if src.store is dst.store and (_within(src.path, dst.path) or _within(dst.path, src.path)):
+        raise ValueError(f"Cannot sync {src.path!r} with {dst.path!r}: one contains the other.")
+    items, is_dir = _listing(src)
+    if is_dir:
+        base = dst
+        wanted = {}
+        for item in items:
+            key = relative(item.path, src.path)
+            wanted[key] = _Copy(src.store, item, dst.child(key))
+    else:
+        into = destination.endswith("/") or dst.store.isdir(dst.path)
+        base = dst.child(segments(src.path)[-1]) if into else dst
+        wanted = {"": _Copy(src.store, items[0], base)}
+    try:
+        have = {relative(i.path, base.path): i for i in _files(base.store.list_objects(base.path))}
+    except FileNotFoundError:
+        have = {}
+    plan = []
+    for key, job in wanted.items():
+        if _changed(job.item, have.get(key)):
+            plan.append(job)
+        else:
+            result.skipped.append(job.item.path)
+    extra = [item.path for key, item in have.items() if key not in wanted] if delete else []
+    if dry_run:
+        result.copied = [(job.item.path, job.target.path) for job in plan]
+        result.deleted = extra
+        return result
+    progress = progress or Progress()
+    recorder = _Recorder(result, progress)
+    progress.start(len(plan) + len(extra), sum(job.item.size for job in plan))
+    _execute(plan, True, jobs, recorder)
+    _delete_files(dst.store, extra, jobs, recorder, report_done=True)
+    return result
+
+
+def bulk_delete(
+    targets: str | Sequence[str],
+    *,
+    recursive: bool = False,
+    jobs: int = DEFAULT_JOBS,
+    progress: Progress | None = None,
+) -> TransferResult:
+    """Delete files (and with ``recursive``, directories), in batches through each store's ``bulk_delete``."""
+    result = TransferResult()
+    progress = progress or Progress()
+    recorder = _Recorder(result, progress)
+    listed: list[tuple[Location, list[ObjectInfo], bool]] = []
+    for spelled in _as_list(targets):
+        location = resolve(spelled)
+        try:
+            items, is_dir = _listing(location)
+        except FileNotFoundError as exc:
+            recorder.failed(spelled, exc)
+            continue
+        if is_dir and not recursive:
+            recorder.failed(spelled, "it is a directory; delete it with -r (recursive)")
+            continue
+        listed.append((location, items, is_dir))
+    progress.start(sum(len(items) for _, items, _ in listed), 0)
+    for location, items, is_dir in listed:
+        _delete_files(location.store, [i.path for i in items], jobs, recorder, report_done=True)
+        if is_dir:
+            _remove_emptied_dir(location, recorder)
+    return result
+
+
+# -- planning --------------------------------------------------------------------------------------
+
+
+def _as_list(spelled: str | Sequence[str]) -> list[str]:
+    return [spelled] if isinstance(spelled, str) else list(spelled)
+
+
+def _plan(sources: list[str], destination: str, recursive: bool, result: TransferResult) -> list[_Source]:
+    """List every source and map it onto the destination; a missing source is a failure, the others go on."""
+    if not sources:
+        raise ValueError("Give at least one source to copy or move.")
+    located = [(spelled, resolve(spelled)) for spelled in sources]  # a bad target fails before anything moves
+    dst = resolve(destination)
+    into = len(sources) > 1 or destination.endswith("/") or dst.store.isdir(dst.path)
+    planned = []
+    for spelled, location in located:
+        try:
+            items, is_dir = _listing(location)
+        except FileNotFoundError as exc:
+            result.failed.append(Failure(spelled, _reason(exc)))
+            continue
+        if is_dir and not recursive:
+            result.failed.append(Failure(spelled, "it is a directory; copy it with -r (recursive)"))
+            continue
+        name = segments(location.path)[-1:]
+        contents = is_dir and (spelled.endswith("/") or not name)
+        base = dst.child(name[0]) if into and not contents else dst
+        if location.store is dst.store and _within(base.path, location.path):
+            why = "cannot copy a directory into itself" if is_dir else "source and destination are the same file"
+            result.failed.append(Failure(spelled, f"{why} ({base.path})"))
+            continue
+        planned.append(_Source(location, items, is_dir, base))
+    return planned
+
+
+def _within(path: str, top: str) -> bool:
+    """Whether ``path`` is ``top`` or below it."""
+    top_segments = segments(top)
+    return segments(path)[: len(top_segments)] == top_segments
+
+
+def _listing(location: Location) -> tuple[list[ObjectInfo], bool]:
+    """Every file at or below ``location`` and whether it is a directory (a file lists as itself)."""
+    items = _files(location.store.list_objects(location.path))
+    is_file = len(items) == 1 and segments(items[0].path) == segments(location.path)
+    return items, not is_file
+
+
+def _files(items: Iterable[ObjectInfo]) -> list[ObjectInfo]:
+    """Drop the hidden names under which stores stage writes still in flight."""
+    return [i for i in items if not _is_staging(i.path)]
+
+
+def _is_staging(path: str) -> bool:
+    name = path.rpartition("/")[2]
+    return name.startswith(".") and name.endswith(_STAGING_SUFFIX)
+
+
+def _changed(source: ObjectInfo, target: ObjectInfo | None) -> bool:
+    """Whether ``source`` must be copied over ``target``; see :func:`sync`."""
+    if target is None or source.size != target.size:
+        return True
+    if source.etag is not None and source.etag == target.etag:
+        return False
+    if source.mtime is not None and target.mtime is not None:
+        return math.floor(source.mtime) > math.floor(target.mtime)
+    return True
+
+
+# -- running ---------------------------------------------------------------------------------------
+
+
+def _run(plan: list[_Copy], overwrite: bool, jobs: int, progress: Progress, result: TransferResult) -> None:
+    progress.start(len(plan), sum(job.item.size for job in plan))
+    for failure in result.failed:  # sources that could not even be listed
+        progress.failed(failure.path, failure.reason)
+    _execute(plan, overwrite, jobs, _Recorder(result, progress))
+
+
+def _execute(plan: list[_Copy], overwrite: bool, jobs: int, recorder: _Recorder) -> None:
+    """Copy every file: small ones on async filesystems as coroutines, the rest in a thread pool, both at once."""
+    if jobs < 1:
+        raise ValueError(f"jobs must be at least 1, not {jobs}")
+    batched: list[tuple[_Copy, AbstractFileSystem | None, AbstractFileSystem | None]] = []
+    threaded: list[_Copy] = []
+    for job in plan:
+        pair = _async_pair(job) if overwrite and job.item.size <= SMALL_FILE else None
+        if pair is None:
+            threaded.append(job)
+        else:
+            batched.append((job, *pair))
+    stop = threading.Event()
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="cargohold-transfer")
+    try:
+        futures = [pool.submit(_copy_one, job, overwrite, stop, recorder) for job in threaded]
+        if batched:
+            _run_batched(batched, jobs, recorder)
+        for future in futures:
+            future.result()
+    except BaseException:  # Ctrl-C or a bug: stop the workers, whose staged writes are thrown away
+        stop.set()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _copy_one(job: _Copy, overwrite: bool, stop: threading.Event, recorder: _Recorder) -> None:
+    """Copy one file in a worker thread: the store's own copy within a store, else streamed in chunks."""
+    target = job.target
+    try:
+        if job.source is target.store:
+            job.source.copyfile(job.item.path, target.path, overwrite)
+            recorder.progress.advance(job.item.size)
+        else:
+            with (
+                job.source.open(job.item.path, "rb") as reader,
+                target.store.open(target.path, "wb" if overwrite else "xb") as writer,
+            ):
+                while chunk := reader.read(CHUNK_SIZE):
+                    if stop.is_set():
+                        raise InterruptedError("the transfer was interrupted")
+                    writer.write(chunk)
+                    recorder.progress.advance(len(chunk))
+    except Exception as exc:  # one file's failure, whatever it is, is reported and the others go on
+        recorder.failed(job.item.path, exc)
+        return
+    recorder.copied(job)
+
+
+def _async_pair(job: _Copy) -> tuple[AbstractFileSystem | None, AbstractFileSystem | None] | None:
+    """The async filesystems on each side of a copy across stores, or None when the copy must be streamed.
+
+    A destination qualifies only if it publishes a file on close (one upload is all-or-nothing);
+    when both sides are async they must share fsspec's event loop.
+    """
+    if job.source is job.target.store:
+        return None
+    source = _async_filesystem(job.source)
+    target = _async_filesystem(job.target.store, publishing=True)
+    if source is None and target is None:
+        return None
+    if source is not None and target is not None and source.loop is not target.loop:
+        return None
+    return source, target
+
+
+def _async_filesystem(store: BaseArtifactStore, publishing: bool = False) -> AbstractFileSystem | None:
+    from cargohold.artifact_stores.fsspec_store import FsspecArtifactStore
+
+    if not isinstance(store, FsspecArtifactStore) or (publishing and store.write_staging != "close"):
+        return None
+    filesystem = store.filesystem
+    return filesystem if getattr(filesystem, "async_impl", False) else None
+
+
+def _run_batched(
+    batched: list[tuple[_Copy, AbstractFileSystem | None, AbstractFileSystem | None]],
+    jobs: int,
+    recorder: _Recorder,
+) -> None:
+    """Run the small copies on fsspec's event loop, ``jobs`` at a time; Ctrl-C cancels those in flight."""
+    loop = next(fs for _, *pair in batched for fs in pair if fs is not None).loop
+    future = asyncio.run_coroutine_threadsafe(_copy_small_files(batched, jobs, recorder), loop)
+    try:
+        future.result()
+    except BaseException:
+        future.cancel()
+        raise
+
+
+async def _copy_small_files(
+    batched: list[tuple[_Copy, AbstractFileSystem | None, AbstractFileSystem | None]],
+    jobs: int,
+    recorder: _Recorder,
+) -> None:
+    gate = asyncio.Semaphore(jobs)
+
+    async def one(job: _Copy, source: AbstractFileSystem | None, target: AbstractFileSystem | None) -> None:
+        async with gate:
+            try:
+                if source is not None:
+                    data = await source._cat_file(_fs_path(job.source, job.item.path))
+                else:
+                    data = await asyncio.to_thread(_read_all, job.source, job.item.path)
+                if target is not None:
+                    await target._pipe_file(_fs_path(job.target.store, job.target.path), data)
+                else:
+                    await asyncio.to_thread(_write_all, job.target, data)
+            except Exception as exc:
+                recorder.failed(job.item.path, _translated(job, exc))
+                return
+        recorder.progress.advance(len(data))
+        recorder.copied(job)
+
+    await asyncio.gather(*(one(job, source, target) for job, source, target in batched))
+
+
+def _fs_path(store: BaseArtifactStore, path: str) -> str:
+    """The backend path of ``path`` in an fsspec-backed store, checked against its sandbox."""
+    from cargohold.artifact_stores.fsspec_store import FsspecArtifactStore
+
+    assert isinstance(store, FsspecArtifactStore)
+    return store._fs_path(store._parts(path))
+
+
+def _translated(job: _Copy, exc: Exception) -> BaseException:
+    """A backend error as the standard one its store would raise."""
+    from cargohold.artifact_stores.fsspec_store import FsspecArtifactStore
+
+    if isinstance(exc, (OSError, CargoholdError)):
+        return exc
+    for store in (job.source, job.target.store):
+        if isinstance(store, FsspecArtifactStore):
+            mapped = store.translate_error(exc)
+            if mapped is not exc:
+                return mapped
+    return exc
+
+
+def _read_all(store: BaseArtifactStore, path: str) -> bytes:
+    with store.open(path, "rb") as reader:
+        data: bytes = reader.read()
+        return data
+
+
+def _write_all(target: Location, data: bytes) -> None:
+    with target.store.open(target.path, "wb") as writer:
+        writer.write(data)
+
+
+def _delete_files(
+    store: BaseArtifactStore, paths: list[str], jobs: int, recorder: _Recorder, *, report_done: bool
+) -> None:
+    """Delete ``paths`` through ``store.bulk_delete``, batches in parallel; failures are recorded."""
+
+    def batch(chunk: list[str]) -> None:
+        failures = store.bulk_delete(chunk)
+        for path in chunk:
+            if path in failures:
+                recorder.failed(path, failures[path])
+            elif report_done:
+                recorder.deleted(path)
+
+    batches = [paths[i : i + DELETE_BATCH] for i in range(0, len(paths), DELETE_BATCH)]
+    with concurrent.futures.ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="cargohold-delete") as pool:
+        for future in [pool.submit(batch, chunk) for chunk in batches]:
+            future.result()
+
+
+def _remove_emptied_dir(location: Location, recorder: _Recorder) -> None:
+    """Remove a directory whose files were all deleted (folders remain on stores that keep them)."""
+    try:
+        if location.store.exists(location.path) and not _files(location.store.list_objects(location.path)):
+            location.store.rmtree(location.path)
+    except (OSError, CargoholdError) as exc:
+        recorder.failed(location.path, exc)
+
+
+def _reason(error: BaseException) -> str:
+    """One line saying why: the message of an error we expect, led by the type name for any other."""
+    text = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    if isinstance(error, (OSError, CargoholdError)) and text:
+        return text
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__

@@ -1,0 +1,394 @@
+"""cargohold.transfer between memory-backed fsspec stores: copy, move, sync and bulk_delete, with progress."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Iterator
+from typing import IO, Any, ClassVar
+
+import fsspec
+import pytest
+from fsspec.implementations.asyn_wrapper import AsyncFileSystemWrapper
+
+from cargohold import BaseArtifactStoreConfig, FsspecArtifactStore, fileio, transfer
+
+_buckets = itertools.count()
+
+
+class MemoryConfig(BaseArtifactStoreConfig):
+    SUPPORTED_SCHEMES: ClassVar[frozenset[str]] = frozenset({"memory://"})
+
+
+class MemoryStore(FsspecArtifactStore):
+    config: MemoryConfig
+    write_staging = "rename"  # the memory filesystem shows a file as soon as it is opened
+
+    def _make_filesystem(self) -> fsspec.AbstractFileSystem:
+        return fsspec.filesystem("memory")
+
+
+class AsyncMemoryStore(MemoryStore):
+    """The memory filesystem behind fsspec's async wrapper: small files go as coroutines on fsspec's loop."""
+
+    write_staging = "close"  # one pipe_file publishes a whole file at once
+
+    def _make_filesystem(self) -> fsspec.AbstractFileSystem:
+        return AsyncFileSystemWrapper(fsspec.filesystem("memory"), asynchronous=False)
+
+
+class Events(transfer.Progress):
+    """Every progress call, as the CLI's bar would get them."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.started: list[tuple[int, int]] = []
+        self.bytes = 0
+        self.finished: list[str] = []
+        self.failures: list[tuple[str, str]] = []
+
+    def start(self, files: int, total_bytes: int) -> None:
+        self.started.append((files, total_bytes))
+
+    def advance(self, nbytes: int) -> None:
+        with self.lock:
+            self.bytes += nbytes
+
+    def done(self, path: str) -> None:
+        with self.lock:
+            self.finished.append(path)
+
+    def failed(self, path: str, reason: str) -> None:
+        with self.lock:
+            self.failures.append((path, reason))
+
+
+def _store(cls: type[MemoryStore] = MemoryStore) -> MemoryStore:
+    store = cls(MemoryConfig(path=f"memory://transfer{next(_buckets)}/root"))
+    fileio.mount(store)
+    return store
+
+
+@pytest.fixture
+def src() -> Iterator[MemoryStore]:
+    store = _store()
+    yield store
+    fileio.unmount(store)
+
+
+@pytest.fixture
+def dst() -> Iterator[MemoryStore]:
+    store = _store()
+    yield store
+    fileio.unmount(store)
+
+
+def _write(store: MemoryStore, path: str, data: bytes) -> None:
+    with store.open(path, "wb") as f:
+        f.write(data)
+
+
+def _read(store: MemoryStore, path: str) -> bytes:
+    with store.open(path, "rb") as f:
+        data: bytes = f.read()
+        return data
+
+
+def _tree(store: MemoryStore, top: str = "") -> dict[str, bytes]:
+    base = store.path + ("/" + top if top else "")
+    return {o.path[len(base) + 1 :]: _read(store, o.path) for o in store.list_objects(top)}
+
+
+TREE = {"a.txt": b"alpha", "sub/b.bin": b"\x00\x01" * 1000, "sub/deeper/c": b"", "z": b"zz"}
+
+
+def _fill(store: MemoryStore, top: str = "data", tree: dict[str, bytes] = TREE) -> None:
+    for name, data in tree.items():
+        _write(store, f"{top}/{name}", data)
+
+
+# -- copy ------------------------------------------------------------------------------------------
+
+
+def test_copy_a_tree_across_stores(src: MemoryStore, dst: MemoryStore) -> None:
+    _fill(src)
+    events = Events()
+    result = transfer.copy(f"{src.path}/data", f"{dst.path}/copy", recursive=True, progress=events)
+    assert result.ok
+    assert _tree(dst, "copy") == TREE
+    total = sum(map(len, TREE.values()))
+    assert result.bytes == total
+    assert events.started == [(4, total)]
+    assert events.bytes == total
+    assert sorted(events.finished) == sorted(o.path for o in src.list_objects("data"))
+
+
+def test_copy_into_an_existing_directory_nests_the_source(src: MemoryStore, dst: MemoryStore) -> None:
+    _fill(src)
+    dst.makedirs("existing")
+    _write(dst, "existing/keep", b"k")
+    assert transfer.copy(f"{src.path}/data", f"{dst.path}/existing", recursive=True).ok
+    assert _tree(dst, "existing") == {"keep": b"k", **{f"data/{k}": v for k, v in TREE.items()}}
+
+
+def test_a_trailing_slash_on_the_source_copies_its_contents(src: MemoryStore, dst: MemoryStore) -> None:
+    _fill(src)
+    _write(dst, "existing/keep", b"k")
+    assert transfer.copy(f"{src.path}/data/", f"{dst.path}/existing", recursive=True).ok
+    assert _tree(dst, "existing") == {"keep": b"k", **TREE}
+
+
+def test_copy_a_file_to_a_name_and_into_a_directory(src: MemoryStore, dst: MemoryStore) -> None:
+    _fill(src)
+    assert transfer.copy(f"{src.path}/data/a.txt", f"{dst.path}/renamed.txt").ok
+    assert transfer.copy(f"{src.path}/data/a.txt", f"{dst.path}/into/").ok
+    assert _tree(dst) == {"renamed.txt": b"alpha", "into/a.txt": b"alpha"}
+
+
+def test_several_sources_go_into_the_destination(src: MemoryStore, dst: MemoryStore) -> None:
+    _fill(src)
+    assert transfer.copy([f"{src.path}/data/a.txt", f"{src.path}/data/z"], f"{dst.path}/both").ok
+    assert _tree(dst) == {"both/a.txt": b"alpha", "both/z": b"zz"}
+
+
+def test_copy_within_one_store_uses_its_own_copy(src: MemoryStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    _fill(src)
+    used = []
+    copyfile = src.copyfile
+    monkeypatch.setattr(src, "copyfile", lambda *a: used.append(a) or copyfile(*a))
+    assert transfer.copy(f"{src.path}/data", f"{src.path}/again", recursive=True).ok
+    assert len(used) == len(TREE)
+    assert _tree(src, "again") == TREE
+
+
+def test_a_directory_needs_recursive(src: MemoryStore, dst: MemoryStore) -> None:
+    _fill(src)
+    result = transfer.copy(f"{src.path}/data", f"{dst.path}/copy")
+    assert not result.ok
+    assert "-r" in result.failed[0].reason
+    assert dst.list_objects("") == []
+
+
+def test_a_missing_source_fails_and_the_others_are_copied(src: MemoryStore, dst: MemoryStore) -> None:
+    _fill(src)
+    events = Events()
+    result = transfer.copy([f"{src.path}/nope", f"{src.path}/data/z"], f"{dst.path}/out", progress=events)
+    assert [f.path for f in result.failed] == [f"{src.path}/nope"]
+    assert events.failures[0][0] == f"{src.path}/nope"
+    assert _tree(dst) == {"out/z": b"zz"}
+
+
+def test_a_directory_cannot_be_copied_into_itself(src: MemoryStore) -> None:
+    _fill(src)
+    result = transfer.copy(f"{src.path}/data", f"{src.path}/data/inner", recursive=True)
+    assert "into itself" in result.failed[0].reason
+    assert _tree(src, "data") == TREE
+
+
+def test_no_clobber_keeps_existing_files(src: MemoryStore, dst: MemoryStore) -> None:
+    _fill(src)
+    _write(dst, "copy/a.txt", b"mine")
+    result = transfer.copy(f"{src.path}/data/", f"{dst.path}/copy", recursive=True, overwrite=False)
+    assert [f.path for f in result.failed] == [f"{src.path}/data/a.txt"]
+    assert _tree(dst, "copy") == {**TREE, "a.txt": b"mine"}
+
+
+def test_overwrite_replaces(src: MemoryStore, dst: MemoryStore) -> None:
+    _fill(src)
+    _write(dst, "copy/a.txt", b"old")
+    assert transfer.copy(f"{src.path}/data/", f"{dst.path}/copy", recursive=True).ok
+    assert _read(dst, "copy/a.txt") == b"alpha"
+
+
+def test_a_failed_read_leaves_nothing_under_the_final_name(dst: MemoryStore) -> None:
+    class Breaking(MemoryStore):
+        """Reads fail after the first chunk, as when a server goes away mid-transfer."""
+
+        def open(self, path: str, mode: str = "r") -> IO[Any]:
+            handle = super().open(path, mode)
+            if "r" in mode:
+                read, served = handle.read, [0]
+
+                def failing_read(size: int = -1) -> bytes:
+                    if served[0] >= transfer.CHUNK_SIZE:
+                        raise ConnectionError("the server went away")
+                    data: bytes = read(size)
+                    served[0] += len(data)
+                    return data
+
+                handle.read = failing_read  # type: ignore[method-assign]
+            return handle
+
+    source = _store(Breaking)
+    try:
+        _write(source, "big", b"x" * (transfer.CHUNK_SIZE + 10))
+        _write(source, "small", b"fine")
+        result = transfer.copy([f"{source.path}/big", f"{source.path}/small"], f"{dst.path}/out")
+    finally:
+        fileio.unmount(source)
+    assert [(f.path, f.reason) for f in result.failed] == [(f"{source.path}/big", "the server went away")]
+    assert dst.listdir("out") == ["small"]  # neither the final name nor a staging name is left
+
+
+def test_staging_files_are_never_copied(src: MemoryStore, dst: MemoryStore) -> None:
+    _fill(src)
+    _write(src, "data/.a.txt.0123456789ab.cargohold-tmp", b"half")
+    assert transfer.copy(f"{src.path}/data", f"{dst.path}/copy", recursive=True).ok
+    assert _tree(dst, "copy") == TREE
+
+
+def test_a_thousand_small_files_in_parallel_arrive_byte_for_byte(src: MemoryStore, dst: MemoryStore) -> None:
+    files = {f"d{i % 10}/f{i}": i.to_bytes(4, "big") * (i % 50) for i in range(1000)}
+    _fill(src, "many", files)
+    result = transfer.copy(f"{src.path}/many", f"{dst.path}/many", recursive=True, jobs=32)
+    assert result.ok
+    assert len(result.copied) == 1000
+    assert _tree(dst, "many") == files
+
+
+def test_small_files_to_an_async_store_go_as_coroutines(src: MemoryStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    target = _store(AsyncMemoryStore)
+    try:
+        files = {f"f{i}": bytes([i]) * i for i in range(200)}
+        _fill(src, "many", files)
+        piped: list[str] = []
+        pipe = target.filesystem._pipe_file
+        monkeypatch.setattr(target.filesystem, "_pipe_file", lambda p, d, **k: piped.append(p) or pipe(p, d, **k))
+        result = transfer.copy(f"{src.path}/many", f"{target.path}/many", recursive=True)
+        assert result.ok
+        assert len(piped) == 200
+        assert _tree(target, "many") == files
+        back = _store()
+        try:
+            assert transfer.copy(f"{target.path}/many", f"{back.path}/again", recursive=True).ok
+            assert _tree(back, "again") == files
+        finally:
+            fileio.unmount(back)
+    finally:
+        fileio.unmount(target)
+
+
+def test_jobs_must_be_positive(src: MemoryStore, dst: MemoryStore) -> None:
+    _fill(src)
+    with pytest.raises(ValueError, match="jobs"):
+        transfer.copy(f"{src.path}/data", f"{dst.path}/x", recursive=True, jobs=0)
+
+
+# -- move ------------------------------------------------------------------------------------------
+
+
+def test_move_across_stores_copies_then_deletes(src: MemoryStore, dst: MemoryStore) -> None:
+    _fill(src)
+    result = transfer.move(f"{src.path}/data", f"{dst.path}/moved", recursive=True)
+    assert result.ok
+    assert _tree(dst, "moved") == TREE
+    assert not src.exists("data")
+
+
+def test_move_keeps_a_source_file_whose_copy_failed(src: MemoryStore, dst: MemoryStore) -> None:
+    _fill(src)
+    _write(dst, "moved/a.txt", b"mine")
+    result = transfer.move(f"{src.path}/data/", f"{dst.path}/moved", recursive=True, overwrite=False)
+    assert [f.path for f in result.failed] == [f"{src.path}/data/a.txt"]
+    assert _tree(src, "data") == {"a.txt": b"alpha"}
+    assert _read(dst, "moved/a.txt") == b"mine"
+
+
+# -- sync ------------------------------------------------------------------------------------------
+
+
+def test_sync_is_idempotent(src: MemoryStore, dst: MemoryStore) -> None:
+    _fill(src)
+    first = transfer.sync(f"{src.path}/data", f"{dst.path}/mirror")
+    assert len(first.copied) == len(TREE)
+    again = transfer.sync(f"{src.path}/data", f"{dst.path}/mirror")
+    assert again.copied == []
+    assert len(again.skipped) == len(TREE)
+    assert _tree(dst, "mirror") == TREE
+
+
+def test_sync_copies_what_changed(src: MemoryStore, dst: MemoryStore) -> None:
+    _fill(src)
+    transfer.sync(f"{src.path}/data", f"{dst.path}/mirror")
+    _write(src, "data/a.txt", b"alpha, longer now")
+    _write(src, "data/new", b"n")
+    result = transfer.sync(f"{src.path}/data", f"{dst.path}/mirror")
+    assert sorted(s for s, _ in result.copied) == [f"{src.path}/data/a.txt", f"{src.path}/data/new"]
+    assert _read(dst, "mirror/a.txt") == b"alpha, longer now"
+
+
+def test_sync_delete_removes_only_what_the_source_lacks(src: MemoryStore, dst: MemoryStore) -> None:
+    _fill(src)
+    transfer.sync(f"{src.path}/data", f"{dst.path}/mirror")
+    _write(dst, "mirror/extra", b"e")
+    _write(dst, "mirror/sub/extra2", b"e")
+    _write(dst, "outside-the-mirror", b"o")
+    result = transfer.sync(f"{src.path}/data", f"{dst.path}/mirror", delete=True)
+    assert sorted(result.deleted) == [f"{dst.path}/mirror/extra", f"{dst.path}/mirror/sub/extra2"]
+    assert _tree(dst, "mirror") == TREE
+    assert dst.exists("outside-the-mirror")
+
+
+def test_sync_dry_run_changes_nothing(src: MemoryStore, dst: MemoryStore) -> None:
+    _fill(src)
+    _write(dst, "mirror/extra", b"e")
+    result = transfer.sync(f"{src.path}/data", f"{dst.path}/mirror", delete=True, dry_run=True)
+    assert result.dry_run
+    assert len(result.copied) == len(TREE)
+    assert result.deleted == [f"{dst.path}/mirror/extra"]
+    assert _tree(dst, "mirror") == {"extra": b"e"}
+
+
+def test_sync_of_one_file(src: MemoryStore, dst: MemoryStore) -> None:
+    _fill(src)
+    assert len(transfer.sync(f"{src.path}/data/z", f"{dst.path}/z").copied) == 1
+    assert transfer.sync(f"{src.path}/data/z", f"{dst.path}/z").copied == []
+
+
+def test_sync_refuses_overlapping_trees(src: MemoryStore) -> None:
+    _fill(src)
+    with pytest.raises(ValueError, match="contains"):
+        transfer.sync(f"{src.path}/data", f"{src.path}/data/backup")
+
+
+@pytest.mark.parametrize(
+    ("source", "target", "changed"),
+    [
+        ({"size": 1, "mtime": 10.0}, None, True),
+        ({"size": 1, "mtime": 10.0}, {"size": 2, "mtime": 20.0}, True),
+        ({"size": 1, "mtime": 20.0}, {"size": 1, "mtime": 10.0}, True),
+        ({"size": 1, "mtime": 10.0}, {"size": 1, "mtime": 20.0}, False),
+        ({"size": 1, "mtime": 10.7}, {"size": 1, "mtime": 10.0}, False),  # a store that keeps whole seconds
+        ({"size": 1, "mtime": 20.0, "etag": "e"}, {"size": 1, "mtime": 10.0, "etag": "e"}, False),
+        ({"size": 1, "mtime": None}, {"size": 1, "mtime": None}, True),
+    ],
+)
+def test_what_sync_counts_as_changed(source: dict[str, Any], target: dict[str, Any] | None, changed: bool) -> None:
+    from cargohold import ObjectInfo
+
+    before = ObjectInfo("s", **source)
+    after = ObjectInfo("t", **target) if target is not None else None
+    assert transfer._changed(before, after) is changed
+
+
+# -- bulk delete -----------------------------------------------------------------------------------
+
+
+def test_bulk_delete_of_a_tree(src: MemoryStore) -> None:
+    _fill(src)
+    _write(src, "other", b"o")
+    events = Events()
+    result = transfer.bulk_delete(f"{src.path}/data", recursive=True, progress=events)
+    assert result.ok
+    assert len(result.deleted) == len(TREE)
+    assert events.started == [(len(TREE), 0)]
+    assert not src.exists("data")
+    assert src.exists("other")
+
+
+def test_bulk_delete_of_a_directory_needs_recursive(src: MemoryStore) -> None:
+    _fill(src)
+    result = transfer.bulk_delete([f"{src.path}/data", f"{src.path}/data/z"])
+    assert "-r" in result.failed[0].reason
+    assert result.deleted == [f"{src.path}/data/z"]
+    assert src.exists("data/a.txt")
