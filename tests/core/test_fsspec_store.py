@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 from typing import ClassVar
 
 import fsspec
@@ -54,3 +55,28 @@ def test_constructing_touches_no_filesystem() -> None:
 
     built = Exploding(MemoryConfig(path="memory://b/r"))
     assert built.path == "memory://b/r"
+
+
+class LocalPathConfig(BaseArtifactStoreConfig):
+    SUPPORTED_SCHEMES: ClassVar[frozenset[str]] = frozenset({""})
+
+
+class LocalFsspecStore(FsspecArtifactStore):
+    """A flavor over fsspec's LocalFileSystem whose paths carry no scheme, as a plain folder's do."""
+
+    config: LocalPathConfig
+    write_staging = "rename"
+
+    def _make_filesystem(self) -> fsspec.AbstractFileSystem:
+        return fsspec.filesystem("file", auto_mkdir=True)
+
+
+def test_plain_absolute_paths_are_absolute_not_under_the_root(tmp_path: Path) -> None:
+    local = LocalFsspecStore(LocalPathConfig(path=str(tmp_path / "root")))
+    with local.open(str(tmp_path / "root" / "a.txt"), "w") as f:
+        f.write("x")
+    assert (tmp_path / "root" / "a.txt").read_text() == "x"
+    assert local.stat("a.txt").path == str(tmp_path / "root" / "a.txt")
+    assert local.glob(str(tmp_path / "root" / "*.txt")) == [str(tmp_path / "root" / "a.txt")]
+    with pytest.raises(OutsideStoreError):
+        local.exists(str(tmp_path / "elsewhere"))

@@ -79,8 +79,9 @@ class FsspecArtifactStore(BaseArtifactStore):
 
     @functools.cached_property
     def _root(self) -> tuple[str, Parts]:
+        """The prefix full paths are shown with (the scheme, or ``/`` for a plain local root) and the root's parts."""
         scheme, rest = split_scheme(self.config.path)
-        return scheme, normalize(rest) or ()
+        return scheme or ("/" if rest.startswith("/") else ""), normalize(rest) or ()
 
     # -- paths -------------------------------------------------------------------------------------
 
@@ -90,6 +91,8 @@ class FsspecArtifactStore(BaseArtifactStore):
         given_scheme, rest = split_scheme(path)
         if given_scheme:
             parts = normalize(rest) if given_scheme in self.schemes else None
+        elif rest.startswith("/") and self._root[0] == "/":  # an absolute local path, not one under the root
+            parts = normalize(rest)
         else:
             parts = normalize("/".join(root) + "/" + rest)
         if parts is None or not inside(parts, root):
