@@ -59,9 +59,9 @@ class _Body:
     def __init__(self, body: Any, endpoint: str) -> None:
         self._body, self._endpoint = body, endpoint
 
-    async def read(self, *args: Any) -> bytes:
+    async def read(self, *args: Any, **kwargs: Any) -> bytes:
         try:
-            return cast(bytes, await self._body.read(*args))
+            return cast(bytes, await self._body.read(*args, **kwargs))
         except TimeoutError as exc:
             raise boto.ReadTimeoutError(endpoint_url=self._endpoint, error=exc) from exc
         except aiohttp.ClientError as exc:
