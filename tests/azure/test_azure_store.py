@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import threading
 from collections.abc import Callable, Iterator
 from typing import IO, Any
 
@@ -254,3 +255,37 @@ def test_a_store_rooted_at_a_container_never_deletes_it(
     with BlobServiceClient.from_connection_string(connection_string) as service:
         assert service.get_container_client(name).exists()
         assert list(service.get_container_client(name).list_blobs()) == []
+
+
+def test_an_exclusive_write_is_refused_at_open_before_any_upload(store: AzureArtifactStore) -> None:
+    _write(store, "x.bin", b"first")
+    with pytest.raises(FileExistsError, match="already exists"):
+        store.open("x.bin", "xb")
+    assert _read(store, "x.bin") == b"first"
+
+
+def test_exclusive_writers_racing_past_the_open_check_have_one_winner(store: AzureArtifactStore) -> None:
+    """All open before any commits, so the early check passes for each; the service's If-None-Match decides."""
+    writers = 8
+    opened = threading.Barrier(writers)
+    outcomes: dict[int, str] = {}
+
+    def write(i: int) -> None:
+        handle = store.open("race.bin", "xb")
+        handle.write(f"writer {i}".encode())
+        opened.wait()
+        try:
+            handle.close()
+            outcomes[i] = "won"
+        except FileExistsError:
+            outcomes[i] = "refused"
+
+    threads = [threading.Thread(target=write, args=(i,)) for i in range(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    winners = [i for i, outcome in outcomes.items() if outcome == "won"]
+    assert len(outcomes) == writers
+    assert len(winners) == 1
+    assert _read(store, "race.bin") == f"writer {winners[0]}".encode()

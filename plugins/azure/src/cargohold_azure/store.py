@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 
@@ -81,6 +81,13 @@ class AzureArtifactStore(FsspecArtifactStore):
         filesystem = self._filesystem
         endpoint = filesystem.endpoint if isinstance(filesystem, _BlobFileSystem) else self.config.path
         return standard_error(exc, endpoint)
+
+    def _open_staged(self, fs_path: str, mode: str) -> tuple[Any, Callable[[], None], Callable[[], None]]:
+        """Refuse an ``"x"`` write at open when the blob exists, before any bytes are sent; the commit's
+        ``If-None-Match: *`` still decides a race."""
+        if "x" in mode and self.filesystem.exists(fs_path):
+            raise FileExistsError(f"{self._full(self._parts_of_fs_path(fs_path))!r} already exists")
+        return super()._open_staged(fs_path, mode)
 
     def _copy_if_absent(self, src: tuple[str, ...], dst: tuple[str, ...]) -> None:
         """A server-side copy that the service refuses when ``dst`` exists: race-safe, and no bytes pass here."""
