@@ -19,13 +19,8 @@ _SERVICE_PRINCIPAL = ("client_id", "client_secret", "tenant_id")
 
 
 class AzureArtifactStoreConfig(BaseArtifactStoreConfig):
-    """A container, and a folder in it, in Azure Blob Storage, with one way of logging in.
-
-    Give ``connection_string``; or ``account_name`` with one of ``account_key``, ``sas_token``,
-    the service principal ``client_id``/``client_secret``/``tenant_id``, or ``anon``. With
-    ``account_name`` alone adlfs uses DefaultAzureCredential; with nothing at all, adlfs reads
-    ``AZURE_STORAGE_CONNECTION_STRING``, ``AZURE_STORAGE_ACCOUNT_NAME`` and friends.
-    """
+    """A folder in an Azure Blob Storage container, and at most one way of logging in (none: adlfs's
+    default chain of AZURE_STORAGE_* variables and DefaultAzureCredential); see the plugin's README."""
 
     SUPPORTED_SCHEMES: ClassVar[frozenset[str]] = frozenset({"az://", "abfs://"})
 

@@ -1,10 +1,5 @@
-"""The azure store: the shared fsspec store over adlfs, the only module of this plugin that imports it.
-
-adlfs is used as it is, with four changes made in a subclass: its service client gets bounded
-retries and timeouts (adlfs builds one with the SDK's defaults, which take minutes to give up on a
-dead endpoint); open files raise standard exceptions; a copy waits until the service has finished
-it, refusing an existing target when asked to; and a container is never deleted (adlfs's ``rmdir``
-of a container name deletes it with everything in it).
+"""The azure store: the shared fsspec store over adlfs (the only module of the plugin that imports it),
+with adlfs adjusted in a subclass wherever it would break a promise of the interface.
 """
 
 from __future__ import annotations
@@ -80,7 +75,7 @@ class AzureArtifactStore(FsspecArtifactStore):
     def translate_error(self, exc: Exception) -> BaseException:
         filesystem = self._filesystem
         endpoint = filesystem.endpoint if isinstance(filesystem, _BlobFileSystem) else self.config.path
-        return standard_error(exc, endpoint)
+        return _standard_error(exc, endpoint)
 
     def _open_staged(self, fs_path: str, mode: str) -> tuple[Any, Callable[[], None], Callable[[], None]]:
         """Refuse an ``"x"`` write at open when the blob exists, before any bytes are sent; the commit's
@@ -94,7 +89,7 @@ class AzureArtifactStore(FsspecArtifactStore):
         self.filesystem.cp_file(self._fs_path(src), self._fs_path(dst), overwrite=False)
 
 
-def standard_error(exc: BaseException, endpoint: str) -> BaseException:
+def _standard_error(exc: BaseException, endpoint: str) -> BaseException:
     """The standard exception for an Azure SDK error (adlfs wraps failed uploads in RuntimeError); else ``exc``.
 
     Messages name the endpoint and the service's error code, never a credential.
@@ -156,7 +151,7 @@ class _BlobFileSystem(AzureBlobFileSystem):  # type: ignore[misc]  # adlfs is un
         except (OSError, ValueError, TypeError):
             raise
         except Exception as exc:
-            mapped = standard_error(exc, self.endpoint)
+            mapped = _standard_error(exc, self.endpoint)
             if mapped is exc:
                 raise
             raise mapped from exc
