@@ -8,6 +8,7 @@ import ctypes.util
 import errno
 import functools
 import glob as _glob
+import io
 import itertools
 import os
 import platform
@@ -18,7 +19,6 @@ from collections.abc import Callable, Iterator
 from typing import IO, Any, ClassVar
 
 from cargohold.artifact_stores import BaseArtifactStore, FileStat, WalkItem
-from cargohold.artifact_stores._staged import StagedFile
 from cargohold.exceptions import OutsideStoreError
 from cargohold_local.flavor import LocalArtifactStoreConfig
 
@@ -29,14 +29,21 @@ _AT_FDCWD = -100
 _RENAME_NOREPLACE = 1
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _CLOEXEC
-#: open() modes (without b/t) served in place, and their flags; "w" and "x" are staged instead.
-_DIRECT_FLAGS = {
+#: open() modes (without b/t) and their flags; reads and appends act in place, "w" and "x" are staged.
+_MODE_FLAGS = {
     "r": os.O_RDONLY | _CLOEXEC,
     "r+": os.O_RDWR | _CLOEXEC,
     "a": os.O_WRONLY | os.O_CREAT | os.O_APPEND | _CLOEXEC,
     "a+": os.O_RDWR | os.O_CREAT | os.O_APPEND | _CLOEXEC,
     "w+": os.O_RDWR | os.O_CREAT | os.O_TRUNC | _CLOEXEC,
+    "w": _WRITE_FLAGS,
+    "x": _WRITE_FLAGS,
 }
+_LIST_FLAGS = os.O_RDONLY | os.O_DIRECTORY | _CLOEXEC
+#: An explicit buffer size spares the isatty() ioctl that open() makes to choose one; a store's file is no tty.
+_BUFFER = io.DEFAULT_BUFFER_SIZE
+_COPY_CHUNK = 1 << 20
+_FS_ENCODING, _FS_ERRORS = sys.getfilesystemencoding(), sys.getfilesystemencodeerrors()
 
 
 class LocalArtifactStore(BaseArtifactStore):
@@ -50,6 +57,7 @@ class LocalArtifactStore(BaseArtifactStore):
         super().__init__(config, **kwargs)
         self._root = config.path.rstrip(os.sep) or os.sep
         self._prefix = self._root.rstrip(os.sep) + os.sep
+        self._cut = len(self._prefix)  # full[self._cut:] is the path relative to the root ("" for the root)
         os.makedirs(self._root, exist_ok=True)  # a store's root always exists, as on every flavor
         self._real_root = os.path.realpath(self._root)
         self._root_fd = -1
@@ -82,7 +90,9 @@ class LocalArtifactStore(BaseArtifactStore):
         """``path`` made absolute and normalised, refused if it names a place outside the root."""
         if path.startswith("file://"):
             path = path[7:]
-        full = os.path.normpath(os.path.join(self._root, path))
+        if path and "//" not in path and "/." not in path and path[0] not in "./" and path[-1] != "/":
+            return self._prefix + path  # relative, with no "", "." or ".." segment: already normal and inside
+        full = os.path.normpath(path if path.startswith(os.sep) else self._prefix + path)
         if full != self._root and not full.startswith(self._prefix):
             full = self._from_alias(path, full)
         return full
@@ -94,23 +104,22 @@ class LocalArtifactStore(BaseArtifactStore):
         kernel refuses (an absolute symlink, which may still point inside) or lacks it, the
         portable check in ``_resolve`` decides.
         """
-        if _openat2 is not None:
-            relative = full[len(self._prefix) :] if full != self._root else "."
-            for _ in range(2):
-                if self._root_fd < 0:
-                    self._root_fd = os.open(self._root, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
-                fd = _openat2(self._root_fd, relative, flags)
-                if fd >= 0:
-                    return fd
-                err = ctypes.get_errno()
-                if err == errno.ENOENT and os.fstat(self._root_fd).st_nlink == 0:
-                    os.close(self._root_fd)  # the root was deleted and made again: reopen it
-                    self._root_fd = -1
-                    continue
-                if err not in (errno.EXDEV, errno.ELOOP):
-                    raise OSError(err, os.strerror(err), full)
-                break
-        return os.open(self._resolve(full), flags, 0o666)
+        if _openat2 is None:
+            return os.open(self._resolve(full), flags, 0o666)
+        if self._root_fd < 0:
+            self._root_fd = os.open(self._root, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+        fd = _openat2(self._root_fd, full[self._cut :] or ".", flags)
+        return fd if fd >= 0 else self._after_refusal(full, flags, ctypes.get_errno())
+
+    def _after_refusal(self, full: str, flags: int, err: int) -> int:
+        """Why openat2 refused, turned into an error, or into a second try where one can succeed."""
+        if err == errno.ENOENT and os.fstat(self._root_fd).st_nlink == 0:
+            os.close(self._root_fd)  # the root was deleted and made again: reopen it
+            self._root_fd = -1
+            return self._open_beneath(full, flags)
+        if err in (errno.EXDEV, errno.ELOOP):
+            return os.open(self._resolve(full), flags, 0o666)
+        raise OSError(err, os.strerror(err), full)
 
     def __del__(self) -> None:
         if getattr(self, "_root_fd", -1) >= 0:
@@ -130,47 +139,35 @@ class LocalArtifactStore(BaseArtifactStore):
             "use a path under the root, or a store whose root contains it."
         )
 
-    def _stage(self, full: str) -> tuple[str, int]:
-        """Create a hidden temporary file beside ``full`` (and any missing parents)."""
-        head, name = os.path.split(full)
-        tmp = f"{head}{os.sep}.{name}.{os.getpid()}-{next(_counter)}.cargohold-tmp"
+    def _stage(self, full: str, exclusive: bool) -> _StagedWriter:
+        """A writer on a hidden temporary file beside ``full`` (missing parents are made), renamed into place
+        when it is closed cleanly and removed otherwise."""
+        tmp = _temporary_name(full)
         try:
-            return tmp, self._open_beneath(tmp, _WRITE_FLAGS)
+            fd = self._open_beneath(tmp, _WRITE_FLAGS)
         except FileNotFoundError:
-            os.makedirs(self._resolve(head), exist_ok=True)
-            return tmp, self._open_beneath(tmp, _WRITE_FLAGS)
+            os.makedirs(self._resolve(full.rpartition(os.sep)[0] or os.sep), exist_ok=True)
+            fd = self._open_beneath(tmp, _WRITE_FLAGS)
+        publish = functools.partial(_publish, tmp, full, exclusive)
+        return _StagedWriter.on(fd, publish, functools.partial(_unlink_quietly, tmp))
 
     # -- the interface -----------------------------------------------------------------------------
 
     def open(self, path: str, mode: str = "r") -> IO[Any]:
         full = self._lexical(path)
-        direct = _DIRECT_FLAGS.get(mode.replace("b", "").replace("t", ""))
-        if direct is not None:  # reads and appends act in place; only a whole new content is staged
-            fd = self._open_beneath(full, direct)
+        flags, staged, encoding = _plan(mode)
+        if not staged:
+            fd = self._open_beneath(full, flags)
             try:
-                return open(fd, mode, encoding=_encoding(mode))
+                return open(fd, mode, _BUFFER, encoding)
             except BaseException:
                 os.close(fd)
                 raise
         exclusive = "x" in mode
         if exclusive and os.path.lexists(full):
             raise FileExistsError(f"{full!r} already exists")
-        tmp, fd = self._stage(full)
-        raw = open(fd, mode.replace("x", "w"), encoding=_encoding(mode))  # noqa: SIM115
-
-        def publish() -> None:
-            try:
-                raw.close()
-                _publish(tmp, full, exclusive)
-            except BaseException:
-                _unlink_quietly(tmp)
-                raise
-
-        def abort() -> None:
-            raw.close()
-            _unlink_quietly(tmp)
-
-        return StagedFile(raw, publish, abort)  # type: ignore[return-value]
+        writer = self._stage(full, exclusive)
+        return writer if encoding is None else _StagedText(writer, encoding)
 
     def copyfile(self, src: str, dst: str, overwrite: bool = False) -> None:
         source, target = self._resolve(src), self._resolve(dst)
@@ -178,14 +175,8 @@ class LocalArtifactStore(BaseArtifactStore):
             raise IsADirectoryError(f"{source!r} is a directory; copy its files instead")
         if not overwrite and os.path.lexists(target):
             raise FileExistsError(f"{target!r} already exists")
-        tmp, fd = self._stage(target)
-        os.close(fd)
-        try:
-            shutil.copyfile(source, tmp)
-            _publish(tmp, target, exclusive=not overwrite)
-        except BaseException:
-            _unlink_quietly(tmp)
-            raise
+        with open(source, "rb") as fsrc, self._stage(target, exclusive=not overwrite) as fdst:
+            shutil.copyfileobj(fsrc, fdst, _COPY_CHUNK)
 
     def exists(self, path: str) -> bool:
         return os.path.exists(self._resolve(path))
@@ -200,7 +191,11 @@ class LocalArtifactStore(BaseArtifactStore):
         return os.path.isdir(self._resolve(path))
 
     def listdir(self, path: str) -> list[str]:
-        return sorted(os.listdir(self._resolve(path)))
+        fd = self._open_beneath(self._lexical(path), _LIST_FLAGS)  # one race-free open, not an lstat per segment
+        try:
+            return sorted(os.listdir(fd))
+        finally:
+            os.close(fd)
 
     def makedirs(self, path: str) -> None:
         os.makedirs(self._resolve(path), exist_ok=True)
@@ -257,6 +252,83 @@ class LocalArtifactStore(BaseArtifactStore):
             yield dirpath, dirs, files
 
 
+class _StagedWriter(io.BufferedWriter):
+    """A new file's writer: ``close()`` or a clean ``with`` publishes it; an exception, ``abort()`` or
+    dropping it unclosed discards it. A subclass of the builtin writer, not a wrapper, so that it
+    costs what the builtin costs."""
+
+    __slots__ = ("_discard", "_publish")
+    _publish: Callable[[], None]
+    _discard: Callable[[], None]
+
+    @classmethod
+    def on(cls, fd: int, publish: Callable[[], None], discard: Callable[[], None]) -> _StagedWriter:
+        """A writer on the staged file ``fd``; ``publish`` names it, ``discard`` removes what closing leaves."""
+        try:
+            writer = cls(io.FileIO(fd, "wb"), _BUFFER)
+        except BaseException:
+            os.close(fd)
+            discard()
+            raise
+        writer._publish = publish
+        writer._discard = discard
+        return writer
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+    def close(self) -> None:
+        """Finish the write and make it visible under its final name."""
+        if self.closed:
+            return
+        try:
+            self.flush()
+            self._publish()
+        except BaseException:
+            self.abort()
+            raise
+        super().close()
+
+    def abort(self) -> None:
+        """Throw the write away; nothing appears under the final name."""
+        if not self.closed:
+            self.raw.close()
+            self._discard()
+
+    def __del__(self) -> None:
+        if not self.closed:
+            self.abort()
+
+
+class _StagedText(io.TextIOWrapper):
+    """The text face of a ``_StagedWriter``, under the same rule: only a clean close publishes."""
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+    def abort(self) -> None:
+        """Throw the write away; nothing appears under the final name."""
+        writer = self.buffer
+        assert isinstance(writer, _StagedWriter)
+        writer.abort()
+
+    def __del__(self) -> None:
+        if not self.closed:
+            self.abort()
+
+
+def _temporary_name(full: str) -> str:
+    """A hidden name beside the absolute path ``full``, unique to this process and write."""
+    head, _, name = full.rpartition(os.sep)
+    return f"{head}{os.sep}.{name}.{os.getpid()}-{next(_counter)}.cargohold-tmp"
+
+
 def _publish(tmp: str, final: str, exclusive: bool) -> None:
     """Move a finished temporary file into place; ``exclusive`` never replaces an existing file."""
     if exclusive:
@@ -266,9 +338,15 @@ def _publish(tmp: str, final: str, exclusive: bool) -> None:
         os.replace(tmp, final)
 
 
-def _encoding(mode: str) -> str | None:
-    """UTF-8 for text on every store, whatever the machine's locale."""
-    return None if "b" in mode else "utf-8"
+@functools.cache
+def _plan(mode: str) -> tuple[int, bool, str | None]:
+    """The open flags of ``mode``, whether its write is staged, and its encoding (UTF-8 for text, whatever
+    the locale); cached, as a store sees few distinct modes and opens many files."""
+    kind = mode.replace("b", "").replace("t", "")
+    flags = _MODE_FLAGS.get(kind)
+    if flags is None:
+        raise ValueError(f"invalid mode {mode!r}; use r, w, x or a, with + and b or t as open() takes them")
+    return flags, kind in ("w", "x"), None if "b" in mode else "utf-8"
 
 
 def _unlink_quietly(path: str) -> None:
@@ -316,17 +394,18 @@ def _load_openat2() -> Callable[[int, str, int], int] | None:
         return None
     syscall = ctypes.CDLL(None, use_errno=True).syscall
     syscall.restype = ctypes.c_long
-    syscall.argtypes = [ctypes.c_long, ctypes.c_int, ctypes.c_char_p, ctypes.c_void_p, ctypes.c_size_t]
+    # No argtypes: converting declared arguments costs as much as the call itself. Unconverted, ints go
+    # as sign-extended C ints, bytes as char*, and each flag set's struct as a pointer built once.
     number = _OPENAT2_SYSCALL[platform.machine()]
     size = ctypes.sizeof(_OpenHow)
-    hows: dict[int, tuple[_OpenHow, int]] = {}  # one immutable struct per flag set, built once
+    hows: dict[int, Any] = {}
 
     def openat2(dir_fd: int, path: str, flags: int) -> int:
         how = hows.get(flags)
         if how is None:
             struct = _OpenHow(flags, 0o666 if flags & os.O_CREAT else 0, _RESOLVE_BENEATH)
-            how = hows.setdefault(flags, (struct, ctypes.addressof(struct)))
-        return int(syscall(number, dir_fd, os.fsencode(path), how[1], size))
+            how = hows.setdefault(flags, ctypes.pointer(struct))
+        return int(syscall(number, dir_fd, path.encode(_FS_ENCODING, _FS_ERRORS), how, size))
 
     probe = os.open("/", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
