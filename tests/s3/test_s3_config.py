@@ -57,7 +57,7 @@ def test_other_schemes_and_empty_paths_are_refused(path: str) -> None:
 
 @pytest.mark.parametrize("endpoint", ["http://127.0.0.1:9000", "https://s3.eu-west-1.amazonaws.com", " http://h/ "])
 def test_http_and_https_endpoints_are_accepted(endpoint: str) -> None:
-    assert _validate(endpoint_url=endpoint).endpoint_url == endpoint.strip()
+    assert _validate(endpoint_url=endpoint).endpoint_url == endpoint.strip().rstrip("/")
 
 
 @pytest.mark.parametrize("endpoint", ["ftp://host", "127.0.0.1:9000", "http://", "s3://bucket"])

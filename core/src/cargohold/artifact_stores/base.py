@@ -6,9 +6,10 @@ import abc
 import builtins
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import IO, Any, ClassVar, Literal
+from typing import IO, Annotated, Any, ClassVar, Literal
+from urllib.parse import urlsplit
 
-from pydantic import field_validator
+from pydantic import AfterValidator, field_validator
 
 from cargohold._paths import split_scheme
 from cargohold.components import StackComponent, StackComponentConfig, StackComponentType
@@ -44,6 +45,24 @@ class ObjectInfo:
     size: int
     mtime: float | None
     etag: str | None = None
+
+
+def _http_endpoint(value: str | None) -> str | None:
+    """Refuse an endpoint that is not the http(s) URL of a server now, not as a confusing error on first use."""
+    if value is None:
+        return None
+    value = value.strip()
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise ValueError(
+            f"{value!r} is not an http:// or https:// URL of a server, such as http://127.0.0.1:9000; "
+            "leave it unset for the service's own endpoint"
+        )
+    return value.rstrip("/")
+
+
+#: A config field for a custom service endpoint (an emulator, a private cloud), shared by every flavor that has one.
+EndpointUrl = Annotated[str | None, AfterValidator(_http_endpoint)]
 
 
 class BaseArtifactStoreConfig(StackComponentConfig):

@@ -6,12 +6,11 @@ import ipaddress
 import json
 import re
 from typing import Any, ClassVar
-from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 
 from cargohold import SecretField, hookimpl
-from cargohold.artifact_stores import BaseArtifactStoreConfig, BaseArtifactStoreFlavor
+from cargohold.artifact_stores import BaseArtifactStoreConfig, BaseArtifactStoreFlavor, EndpointUrl
 from cargohold.secrets import parse_secret_reference
 
 __all__ = ["GCSArtifactStoreConfig", "GCSArtifactStoreFlavor"]
@@ -46,7 +45,7 @@ class GCSArtifactStoreConfig(BaseArtifactStoreConfig):
             "(GOOGLE_APPLICATION_CREDENTIALS, gcloud, the metadata server, then anonymous)."
         ),
     )
-    endpoint_url: str | None = Field(
+    endpoint_url: EndpointUrl = Field(
         default=None,
         description="Base URL of the JSON API, e.g. http://127.0.0.1:4443 for fake-gcs-server (unset: Google's).",
     )
@@ -95,19 +94,6 @@ class GCSArtifactStoreConfig(BaseArtifactStoreConfig):
                 "(e.g. my-project-123), or leave it unset"
             )
         return value
-
-    @field_validator("endpoint_url")
-    @classmethod
-    def _check_endpoint(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        parts = urlsplit(value.strip())
-        if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
-            raise ValueError(
-                f"endpoint_url {value!r} is not an http:// or https:// URL of a server, "
-                "such as http://127.0.0.1:4443; leave it unset for Google Cloud Storage"
-            )
-        return value.strip().rstrip("/")
 
     @field_validator("token", mode="before")
     @classmethod

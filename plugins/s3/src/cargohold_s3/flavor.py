@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import re
 from typing import Any, ClassVar, Self
-from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 
 from cargohold import SecretField, StackComponentSettings, hookimpl
-from cargohold.artifact_stores import BaseArtifactStoreConfig, BaseArtifactStoreFlavor
+from cargohold.artifact_stores import BaseArtifactStoreConfig, BaseArtifactStoreFlavor, EndpointUrl
 
 __all__ = ["S3ArtifactStoreConfig", "S3ArtifactStoreFlavor", "S3ArtifactStoreSettings"]
 
@@ -64,7 +63,7 @@ class S3ArtifactStoreConfig(BaseArtifactStoreConfig):
     secret: str | None = SecretField(None, description="Secret access key, given together with key.")
     token: str | None = SecretField(None, description="Session token of temporary credentials, with key and secret.")
     anon: bool = Field(False, description="Send unsigned requests (public buckets) and look up no credentials.")
-    endpoint_url: str | None = Field(
+    endpoint_url: EndpointUrl = Field(
         None, description="URL of an S3-compatible service, e.g. http://127.0.0.1:9000; unset for AWS."
     )
     region: str | None = Field(None, min_length=1, description="AWS region, e.g. eu-west-1; unset for the default.")
@@ -90,19 +89,6 @@ class S3ArtifactStoreConfig(BaseArtifactStoreConfig):
         if problem:
             raise ValueError(f"the bucket name {bucket!r} in {value!r} {problem} (see {_BUCKET_RULES_URL})")
         return value
-
-    @field_validator("endpoint_url")
-    @classmethod
-    def _check_endpoint(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        parts = urlsplit(value.strip())
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(
-                f"{value!r} is not an http:// or https:// URL; give one such as http://127.0.0.1:9000 "
-                "or https://s3.eu-west-1.amazonaws.com"
-            )
-        return value.strip()
 
     @field_validator("client_kwargs")
     @classmethod
