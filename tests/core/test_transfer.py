@@ -189,7 +189,9 @@ def test_no_clobber_keeps_existing_files(src: MemoryStore, dst: MemoryStore) -> 
     _fill(src)
     _write(dst, "copy/a.txt", b"mine")
     result = transfer.copy(f"{src.path}/data/", f"{dst.path}/copy", recursive=True, overwrite=False)
-    assert [f.path for f in result.failed] == [f"{src.path}/data/a.txt"]
+    assert [(f.path, f.reason) for f in result.failed] == [
+        (f"{src.path}/data/a.txt", "it already exists, and overwriting is off")
+    ]
     assert _tree(dst, "copy") == {**TREE, "a.txt": b"mine"}
 
 

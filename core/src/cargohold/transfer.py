@@ -564,7 +564,13 @@ def _remove_emptied_dir(location: Location, recorder: _Recorder) -> None:
 
 
 def _reason(error: BaseException) -> str:
-    """One line saying why: the message of an error we expect, led by the type name for any other."""
+    """One line saying why: the message of an error we expect, led by the type name for any other.
+
+    A refused create-only write says so in words, whatever the backend's message (S3's is about
+    "pre-conditions").
+    """
+    if isinstance(error, FileExistsError):
+        return "it already exists, and overwriting is off"
     text = str(error).strip().splitlines()[0] if str(error).strip() else ""
     if isinstance(error, (OSError, CargoholdError)) and text:
         return text
