@@ -1,0 +1,115 @@
+"""P1 and P2: what a command costs before it does anything, with every installed plugin found."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from harness import Figure, Result, alternate, missing, quiet_env, run_timed, scratch, script, slower_by
+
+P1_ROUNDS = 21
+#: Top-level packages that listing, describing and registering must never import (issue 7, P2).
+HEAVY = ("s3fs", "botocore", "aiobotocore", "gcsfs", "google", "adlfs", "azure")
+
+
+def _flavors() -> list[tuple[str, list[str]]]:
+    """(name, URL schemes) of every installed artifact store flavor, found by a child process."""
+    code = (
+        "import json\n"
+        "from cargohold.plugins import get_flavor_registry\n"
+        "print(json.dumps([[n, sorted(f.config_class.SUPPORTED_SCHEMES)]\n"
+        "                  for (t, n), f in get_flavor_registry().items() if t == 'artifact_store']))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    return [(name, schemes) for name, schemes in json.loads(out)]
+
+
+def p1() -> Result:
+    """A cold ``cargohold flavor list`` against the imports any pydantic + pluggy tool pays anyway."""
+    cargohold = script("cargohold")
+    flavors = _flavors()
+    with scratch("p1") as home:
+        env = quiet_env(home)
+        ours = [cargohold, "flavor", "list"]
+        baseline = [sys.executable, "-c", "import pydantic, pluggy"]
+        run_timed(ours, env)  # the first run may compile bytecode; it is not counted
+        run_timed(baseline, env)
+        paired = alternate(lambda: run_timed(ours, env), lambda: run_timed(baseline, env), P1_ROUNDS)
+    names = ", ".join(name for name, _ in flavors)
+    figure = slower_by(
+        f"`cargohold flavor list`, cold, {len(flavors)} flavors installed ({names})",
+        paired.ours_median,
+        paired.baseline_median,
+        paired.ratio,
+        at_most=2.0,
+    )
+    return Result(
+        "P1",
+        "cold `cargohold flavor list`, against `python -c 'import pydantic, pluggy'`",
+        f"wall time of whole processes, {P1_ROUNDS} alternating rounds after one uncounted warm-up each, "
+        "median of each side; ratio = median of per-round ratios. For scale (not measured here): ZenML 0.98's "
+        "`zenml artifact-store flavor list` takes about 3.8 s on this kind of machine, `import zenml` 1.6 s",
+        [figure],
+    )
+
+
+def _imported(argv: list[str], env: dict[str, str]) -> tuple[int, list[str]]:
+    """How many modules a command imported, and which of them are heavy (from ``-X importtime``)."""
+    done = subprocess.run(
+        argv, env={**env, "PYTHONPROFILEIMPORTTIME": "1"}, capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv)} exited {done.returncode}: {done.stderr[-2000:]}")
+    modules = [line.rsplit("|", 1)[1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")]
+    modules = modules[1:]  # the header line
+    heavy = sorted({m for m in modules if m.split(".")[0] in HEAVY})
+    return len(modules), heavy
+
+
+def _absent(measure: str, count: int, heavy: list[str]) -> Figure:
+    return Figure(
+        measure,
+        f"{len(heavy)} heavy of {count} modules",
+        "-",
+        None,
+        "no " + ", ".join(HEAVY),
+        "miss" if heavy else "pass",
+        ", ".join(heavy),
+    )
+
+
+def _store_path(schemes: list[str], home: Path) -> str:
+    """A root of the flavor's own scheme; registering never contacts it."""
+    scheme = schemes[-1]
+    return f"{scheme}cargohold-bench/p2" if scheme else str(home / "p2-local")
+
+
+def p2() -> Result:
+    """The modules that listing, describing and registering import, with every plugin installed."""
+    cargohold = script("cargohold")
+    flavors = _flavors()
+    figures = []
+    with scratch("p2") as home:
+        env = quiet_env(home)
+        figures.append(_absent("`cargohold flavor list`", *_imported([cargohold, "flavor", "list"], env)))
+        for name, _ in flavors:
+            argv = [cargohold, "flavor", "describe", name]
+            figures.append(_absent(f"`cargohold flavor describe {name}`", *_imported(argv, env)))
+        help_run = subprocess.run([cargohold, "artifact-store", "register", "--help"], env=env, capture_output=True)
+        for name, schemes in flavors:
+            measure = f"`cargohold artifact-store register --flavor {name}`"
+            if help_run.returncode != 0:
+                figures.append(missing(measure, "no heavy import", "no `artifact-store register` command yet"))
+                continue
+            argv = [cargohold, "artifact-store", "register", f"p2-{name}", "--flavor", name]
+            argv += ["--path", _store_path(schemes, home)]
+            figures.append(_absent(measure, *_imported(argv, env)))
+    return Result(
+        "P2",
+        "modules imported by `flavor list`, `flavor describe` and `artifact-store register`",
+        "each command once in a fresh process with PYTHONPROFILEIMPORTTIME=1 and a private CARGOHOLD_HOME; "
+        f"a module counts as heavy when its top-level package is one of {', '.join(HEAVY)}",
+        figures,
+    )
