@@ -56,6 +56,12 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Emul
             server.stop()
 
 
+@pytest.fixture(scope="session")
+def bucket() -> str:
+    """The bucket (container on Azure) every server holds."""
+    return BUCKET
+
+
 def store_config(cloud: str, server: EmulatorServer, prefix: str) -> dict[str, Any]:
     """The config a user would register for a store under ``prefix`` of the bucket on ``server``."""
     options = server.storage_options

@@ -131,6 +131,9 @@ class CargoholdFileSystem(AbstractFileSystem):  # type: ignore[misc]  # fsspec i
         **kwargs: Any,
     ) -> Any:
         location = self._location(path)
+        if "x" in mode and location.store.exists(location.path):
+            # Refused when opened, as local files are; the store's create-only write still guards the race.
+            raise FileExistsError(f"{path!r} already exists")
         return location.store.open(location.path, mode)
 
     def pipe_file(self, path: str, value: bytes, mode: str = "overwrite", **kwargs: Any) -> None:
