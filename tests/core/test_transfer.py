@@ -161,6 +161,14 @@ def test_copy_within_one_store_uses_its_own_copy(src: MemoryStore, monkeypatch: 
     assert _tree(src, "again") == TREE
 
 
+def test_two_objects_of_one_store_count_as_one() -> None:
+    from cargohold.targets import same_store
+
+    first, twin = (MemoryStore(MemoryConfig(path="memory://same/root")) for _ in range(2))
+    assert same_store(first, twin)
+    assert not same_store(first, MemoryStore(MemoryConfig(path="memory://same/other")))
+
+
 def test_a_directory_needs_recursive(src: MemoryStore, dst: MemoryStore) -> None:
     _fill(src)
     result = transfer.copy(f"{src.path}/data", f"{dst.path}/copy")

@@ -229,6 +229,13 @@ def test_sync_is_idempotent_and_delete_removes_only_what_the_source_lacks(
     assert "Synced 0 files (0 B)" in fs("sync", ":mirror", str(tmp_path / "back")).stderr
 
 
+def test_sync_refuses_a_tree_inside_itself(source: Path) -> None:
+    fs("cp", "-r", str(source), ":data")
+    done = fs("sync", ":data", ":data/backup", check=False)
+    assert done.returncode == 1
+    assert "one contains the other" in done.stderr
+
+
 # -- interruption and progress ---------------------------------------------------------------------
 
 

@@ -20,7 +20,7 @@ from fsspec import AbstractFileSystem
 
 from cargohold.artifact_stores.base import FileStat
 from cargohold.exceptions import NotRegisteredError
-from cargohold.targets import Location, relative, resolve, segments
+from cargohold.targets import Location, relative, resolve, same_store, segments
 
 __all__ = ["CargoholdFileSystem"]
 
@@ -147,7 +147,7 @@ class CargoholdFileSystem(AbstractFileSystem):  # type: ignore[misc]  # fsspec i
         if source.store.isdir(source.path):
             target.store.makedirs(target.path)
             return
-        if source.store is target.store:
+        if same_store(source.store, target.store):
             source.store.copyfile(source.path, target.path, overwrite=True)
             return
         with source.store.open(source.path, "rb") as reader, target.store.open(target.path, "wb") as writer:

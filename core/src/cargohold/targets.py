@@ -21,7 +21,7 @@ from cargohold._paths import normalize, split_scheme
 from cargohold.artifact_stores.base import BaseArtifactStore
 from cargohold.exceptions import NotRegisteredError, OutsideStoreError
 
-__all__ = ["Location", "relative", "resolve", "segments", "store_named"]
+__all__ = ["Location", "relative", "resolve", "same_store", "segments", "store_named"]
 
 #: ``NAME:rest`` where NAME is a registered component name (letters, digits, ``-`` and ``_``), or empty.
 _NAMED = re.compile(r"(?P<name>(?:[A-Za-z0-9][\w-]*)?):(?P<rest>.*)", re.DOTALL)
@@ -56,6 +56,11 @@ def resolve(target: str | None) -> Location:
     return Location(store, path)
 
 
+def same_store(first: BaseArtifactStore, second: BaseArtifactStore) -> bool:
+    """Whether two store objects reach the same place: a name and a URL may build two of one store."""
+    return first is second or (type(first) is type(second) and first.config == second.config)
+
+
 def segments(path: str) -> tuple[str, ...]:
     """The normalised segments of a full path, without its scheme, so ``gcs://`` and ``gs://`` compare equal."""
     return normalize(split_scheme(path)[1]) or ()
@@ -78,13 +83,17 @@ def _store_named(home: str, name: str) -> BaseArtifactStore:
     try:
         return Client().get_artifact_store(name)
     except NotRegisteredError as exc:
-        raise NotRegisteredError(f"{exc} (For a local path that holds a colon, write ./{name}:...)") from None
+        raise NotRegisteredError(f"{exc} For a local path whose name holds a colon, write ./{name}:...") from None
 
 
 def _active_store() -> BaseArtifactStore:
+    """The active stack's store, built once per process like a named one."""
     from cargohold.client import Client
+    from cargohold.components import StackComponentType
 
-    return Client().active_stack.artifact_store
+    stack = Client().active_stack
+    component = stack.record.components.get(StackComponentType.ARTIFACT_STORE.value)
+    return store_named(component.name) if component is not None else stack.artifact_store
 
 
 def _in_store(store: BaseArtifactStore, inside: str) -> Location:

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 
 from cargohold.artifact_stores.base import BaseArtifactStore, ObjectInfo
 from cargohold.exceptions import CargoholdError
-from cargohold.targets import Location, relative, resolve, segments
+from cargohold.targets import Location, relative, resolve, same_store, segments
 
 if TYPE_CHECKING:
     from fsspec import AbstractFileSystem
@@ -196,7 +196,7 @@ def move(
     progress = progress or Progress()
     recorder = _Recorder(result, progress)
     planned = _plan(_as_list(sources), destination, recursive, result)
-    renamed = [s for s in planned if s.location.store is s.base.store and s.location.store.atomic_rename]
+    renamed = [s for s in planned if same_store(s.location.store, s.base.store) and s.location.store.atomic_rename]
     streamed = [s for s in planned if s not in renamed]
     progress.start(sum(len(s.items) for s in planned), sum(i.size for s in planned for i in s.items))
     for failure in result.failed:
@@ -238,7 +238,7 @@ def sync(
     """
     result = TransferResult(dry_run=dry_run)
     src, dst = resolve(source), resolve(destination)
-    if src.store is dst.store and (_within(src.path, dst.path) or _within(dst.path, src.path)):
+    if same_store(src.store, dst.store) and (_within(src.path, dst.path) or _within(dst.path, src.path)):
         raise ValueError(f"Cannot sync {src.path!r} with {dst.path!r}: one contains the other.")
     items, is_dir = _listing(src)
     if is_dir:
@@ -332,7 +332,7 @@ def _plan(sources: list[str], destination: str, recursive: bool, result: Transfe
         name = segments(location.path)[-1:]
         contents = is_dir and (spelled.endswith("/") or not name)
         base = dst.child(name[0]) if into and not contents else dst
-        if location.store is dst.store and _within(base.path, location.path):
+        if same_store(location.store, dst.store) and _within(base.path, location.path):
             why = "cannot copy a directory into itself" if is_dir else "source and destination are the same file"
             result.failed.append(Failure(spelled, f"{why} ({base.path})"))
             continue
@@ -415,7 +415,7 @@ def _copy_one(job: _Copy, overwrite: bool, stop: threading.Event, recorder: _Rec
     """Copy one file in a worker thread: the store's own copy within a store, else streamed in chunks."""
     target = job.target
     try:
-        if job.source is target.store:
+        if same_store(job.source, target.store):
             job.source.copyfile(job.item.path, target.path, overwrite)
             recorder.progress.advance(job.item.size)
         else:
@@ -440,7 +440,7 @@ def _async_pair(job: _Copy) -> tuple[AbstractFileSystem | None, AbstractFileSyst
     A destination qualifies only if it publishes a file on close (one upload is all-or-nothing);
     when both sides are async they must share fsspec's event loop.
     """
-    if job.source is job.target.store:
+    if same_store(job.source, job.target.store):
         return None
     source = _async_filesystem(job.source)
     target = _async_filesystem(job.target.store, publishing=True)
@@ -571,6 +571,8 @@ def _reason(error: BaseException) -> str:
     """
     if isinstance(error, FileExistsError):
         return "it already exists, and overwriting is off"
+    if isinstance(error, OSError) and error.strerror and error.filename:
+        return error.strerror  # the failure is listed under its path already
     text = str(error).strip().splitlines()[0] if str(error).strip() else ""
     if isinstance(error, (OSError, CargoholdError)) and text:
         return text
