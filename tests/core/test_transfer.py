@@ -396,6 +396,13 @@ def test_bulk_delete_of_a_tree(src: MemoryStore) -> None:
     assert src.exists("other")
 
 
+def test_bulk_delete_of_a_whole_store_keeps_its_root(src: MemoryStore) -> None:
+    _fill(src)
+    assert transfer.bulk_delete(f"{src.path}/", recursive=True).ok
+    assert src.list_objects("") == []
+    assert src.isdir("")
+
+
 def test_bulk_delete_of_a_directory_needs_recursive(src: MemoryStore) -> None:
     _fill(src)
     result = transfer.bulk_delete([f"{src.path}/data", f"{src.path}/data/z"])

@@ -205,6 +205,10 @@ def test_rm_files_and_trees(source: Path, default_root: Path) -> None:
     assert (default_root / "data" / "sub" / "b.bin").exists()
     assert "Deleted 2 files" in fs("rm", "-r", ":data").stderr
     assert not (default_root / "data").exists()
+    fs("cp", "-r", str(source), ":again")
+    assert "Deleted 3 files" in fs("rm", "-r", ":").stderr
+    assert default_root.is_dir()
+    assert list(default_root.iterdir()) == []
 
 
 # -- sync ------------------------------------------------------------------------------------------

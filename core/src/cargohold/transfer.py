@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CHUNK_SIZE",
     "DEFAULT_JOBS",
+    "DELETE_BATCH",
     "SMALL_FILE",
     "Failure",
     "Progress",
@@ -196,8 +197,11 @@ def move(
     progress = progress or Progress()
     recorder = _Recorder(result, progress)
     planned = _plan(_as_list(sources), destination, recursive, result)
-    renamed = [s for s in planned if same_store(s.location.store, s.base.store) and s.location.store.atomic_rename]
-    streamed = [s for s in planned if s not in renamed]
+    renamed: list[_Source] = []
+    streamed: list[_Source] = []
+    for source in planned:
+        one_rename = same_store(source.location.store, source.base.store) and source.location.store.atomic_rename
+        (renamed if one_rename else streamed).append(source)
     progress.start(sum(len(s.items) for s in planned), sum(i.size for s in planned for i in s.items))
     for failure in result.failed:
         progress.failed(failure.path, failure.reason)
@@ -452,6 +456,7 @@ def _async_pair(job: _Copy) -> tuple[AbstractFileSystem | None, AbstractFileSyst
 
 
 def _async_filesystem(store: BaseArtifactStore, publishing: bool = False) -> AbstractFileSystem | None:
+    """The store's fsspec filesystem if it is async (and, as a destination, publishes whole files on close)."""
     from cargohold.artifact_stores.fsspec_store import FsspecArtifactStore
 
     if not isinstance(store, FsspecArtifactStore) or (publishing and store.write_staging != "close"):
@@ -555,20 +560,20 @@ def _delete_files(
 
 
 def _remove_emptied_dir(location: Location, recorder: _Recorder) -> None:
-    """Remove a directory whose files were all deleted (folders remain on stores that keep them)."""
+    """Remove the folders left empty once every file under ``location`` is gone; a store's root itself stays."""
+    store = location.store
     try:
-        if location.store.exists(location.path) and not _files(location.store.list_objects(location.path)):
-            location.store.rmtree(location.path)
+        is_root = segments(location.path) == segments(store.path)
+        tops = [location.child(name) for name in store.listdir(location.path)] if is_root else [location]
+        for top in tops:
+            if store.isdir(top.path) and not _files(store.list_objects(top.path)):
+                store.rmtree(top.path)
     except (OSError, CargoholdError) as exc:
         recorder.failed(location.path, exc)
 
 
 def _reason(error: BaseException) -> str:
-    """One line saying why: the message of an error we expect, led by the type name for any other.
-
-    A refused create-only write says so in words, whatever the backend's message (S3's is about
-    "pre-conditions").
-    """
+    """One line saying why, in words a user reads under the file's path (S3's refusal speaks of "pre-conditions")."""
     if isinstance(error, FileExistsError):
         return "it already exists, and overwriting is off"
     if isinstance(error, OSError) and error.strerror and error.filename:
