@@ -297,7 +297,7 @@ class _Bar(Progress):
 
     def start(self, files: int, total_bytes: int) -> None:
         self._files = files
-        self._rich.update(self._task, total=total_bytes, files=self._count())
+        self._rich.update(self._task, total=total_bytes or None, files=self._count())  # a delete moves no bytes
 
     def advance(self, nbytes: int) -> None:
         self._rich.advance(self._task, nbytes)
