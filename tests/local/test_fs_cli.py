@@ -6,6 +6,7 @@ fresh registry (a local store under that home) and ``NAME:path`` a store registe
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import json
@@ -289,6 +290,25 @@ def test_a_killed_copy_leaves_nothing_under_the_final_name_and_a_rerun_completes
     fifo.write_bytes(data)
     fs("cp", str(fifo), ":big.bin")
     assert (default_root / "big.bin").read_bytes() == data
+
+
+def test_ctrl_c_stops_a_copy_and_throws_its_staged_write_away(fifo: Path, default_root: Path) -> None:
+    copying = subprocess.Popen([*CLI, "fs", "cp", "-q", str(fifo), ":big.bin"], stderr=subprocess.PIPE, text=True)
+    writer = os.open(fifo, os.O_WRONLY)
+    try:
+        while not _bytes_staged(copying.pid, default_root):
+            os.write(writer, os.urandom(1 << 20))
+        copying.send_signal(signal.SIGINT)
+        with contextlib.suppress(BrokenPipeError):  # the source never ends: only Ctrl-C stops the copy
+            for _ in range(1024):
+                os.write(writer, os.urandom(1 << 20))
+            pytest.fail("the copy went on for a GiB after Ctrl-C")
+    finally:
+        os.close(writer)
+    _, stderr = copying.communicate(timeout=60)
+    assert copying.returncode == 1
+    assert "Aborted" in stderr
+    assert list(default_root.iterdir()) == []
 
 
 @pytest.fixture

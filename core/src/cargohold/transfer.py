@@ -429,9 +429,11 @@ def _copy_one(job: _Copy, overwrite: bool, stop: threading.Event, recorder: _Rec
             ):
                 while chunk := reader.read(CHUNK_SIZE):
                     if stop.is_set():
-                        raise InterruptedError("the transfer was interrupted")
+                        break
                     writer.write(chunk)
                     recorder.progress.advance(len(chunk))
+                if stop.is_set():  # checked after the last read too: a cut-off source must not publish
+                    raise InterruptedError("the transfer was interrupted")
     except Exception as exc:  # one file's failure, whatever it is, is reported and the others go on
         recorder.failed(job.item.path, exc)
         return
