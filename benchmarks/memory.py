@@ -1,0 +1,74 @@
+"""P8: `cargohold fs cp` streams, so its peak memory stays small and does not grow with the file."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+from clouds import CLOUDS, place, register
+from harness import Figure, NotAvailableError, Result, missing, quiet_env, scratch, script
+
+MB = 1 << 20
+SIZES = (256 * MB, 1024 * MB)
+LIMIT = 150 * MB
+#: "Flat": the peak may grow by no more than this from the smaller file to the larger one.
+GROWTH = 16 * MB
+TARGET = f"<= {LIMIT // MB} MB, flat"
+
+
+def peak_rss(argv: list[str], env: dict[str, str]) -> int:
+    """Peak resident bytes of one process (its own, from wait4), which must succeed."""
+    process = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv)} exited {process.returncode}")
+    return usage.ru_maxrss * 1024  # kilobytes on Linux
+
+
+def _flavor(flavor: str, workdir: Path, sources: dict[int, Path]) -> Figure:
+    measure = f"{flavor}: peak RSS of `cargohold fs cp` of a {SIZES[-1] // MB} MB file into the store"
+    try:
+        cargohold = script("cargohold")
+        with place(flavor, workdir, "p8") as where:
+            env = quiet_env(workdir / f"home-{flavor}")
+            register(env, f"bench-{flavor}", where)
+            peaks = {}
+            for size, source in sources.items():
+                peaks[size] = peak_rss([cargohold, "fs", "cp", "-q", str(source), f"bench-{flavor}:{size}.bin"], env)
+                where.clear()
+    except NotAvailableError as exc:
+        return missing(measure, TARGET, str(exc))
+    small, large = (peaks[size] for size in SIZES)
+    flat = large - small <= GROWTH
+    return Figure(
+        measure,
+        f"{large / MB:.0f} MB",
+        f"{small / MB:.0f} MB with a {SIZES[0] // MB} MB file",
+        large / small,
+        TARGET,
+        "pass" if large <= LIMIT and flat else "miss",
+        "" if flat else f"grew by {(large - small) / MB:.0f} MB from the smaller file",
+    )
+
+
+def p8() -> Result:
+    """One copy of each size into each store; RSS is not noisy the way time is, so once is enough."""
+    block = os.urandom(8 * MB)
+    with scratch("p8") as workdir:
+        sources = {}
+        for size in SIZES:
+            sources[size] = workdir / f"{size // MB}MB.bin"
+            with sources[size].open("wb") as f:
+                for _ in range(size // len(block)):
+                    f.write(block)
+        figures = [_flavor(flavor, workdir, sources) for flavor in ("local", *CLOUDS)]
+    return Result(
+        "P8",
+        f"peak RSS of `cargohold fs cp` of a {SIZES[-1] // MB} MB file, and of a {SIZES[0] // MB} MB one",
+        "ru_maxrss of the CLI process (wait4), a local file on tmpfs copied into a store registered in a "
+        f"private CARGOHOLD_HOME (cloud stores on their emulators); flat = grows by at most {GROWTH // MB} MB "
+        f"from the {SIZES[0] // MB} MB file to the {SIZES[-1] // MB} MB one; ratio = large over small",
+        figures,
+    )
