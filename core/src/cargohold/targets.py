@@ -76,7 +76,7 @@ def store_named(name: str) -> BaseArtifactStore:
     return _store_named(str(locations.home()), name)
 
 
-@functools.cache
+@functools.lru_cache(maxsize=16)  # bounded: a process that switches homes (tests do) must not keep every client
 def _store_named(home: str, name: str) -> BaseArtifactStore:
     from cargohold.client import Client
 
