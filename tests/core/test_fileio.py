@@ -2,36 +2,20 @@
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterator
-from typing import ClassVar
 
-import fsspec
 import pytest
+from memory_store import MemoryConfig, MemoryStore, fresh_root
 
-from cargohold import BaseArtifactStoreConfig, FsspecArtifactStore, UnknownSchemeError, fileio
-
-_ids = itertools.count()
-
-
-class MemConfig(BaseArtifactStoreConfig):
-    SUPPORTED_SCHEMES: ClassVar[frozenset[str]] = frozenset({"memory://"})
-
-
-class MemStore(FsspecArtifactStore):
-    config: MemConfig
-    write_staging = "rename"
-
-    def _make_filesystem(self) -> fsspec.AbstractFileSystem:
-        return fsspec.filesystem("memory")
+from cargohold import UnknownSchemeError, fileio
 
 
 @pytest.fixture
-def stores() -> Iterator[tuple[MemStore, MemStore, MemStore]]:
-    n = next(_ids)
-    outer = MemStore(MemConfig(path=f"memory://fio{n}/data"), name="outer")
-    inner = MemStore(MemConfig(path=f"memory://fio{n}/data/inner"), name="inner")
-    other = MemStore(MemConfig(path=f"memory://fio{n}/other"), name="other")
+def stores() -> Iterator[tuple[MemoryStore, MemoryStore, MemoryStore]]:
+    root = fresh_root("fio")
+    outer = MemoryStore(MemoryConfig(path=f"{root}/data"), name="outer")
+    inner = MemoryStore(MemoryConfig(path=f"{root}/data/inner"), name="inner")
+    other = MemoryStore(MemoryConfig(path=f"{root}/other"), name="other")
     for store in (outer, inner, other):
         fileio.mount(store)
     yield outer, inner, other
@@ -39,7 +23,7 @@ def stores() -> Iterator[tuple[MemStore, MemStore, MemStore]]:
         fileio.unmount(store)
 
 
-def test_the_longest_root_wins(stores: tuple[MemStore, MemStore, MemStore]) -> None:
+def test_the_longest_root_wins(stores: tuple[MemoryStore, MemoryStore, MemoryStore]) -> None:
     outer, inner, other = stores
     assert fileio.store_for(outer.path + "/x") is outer
     assert fileio.store_for(inner.path + "/x") is inner
@@ -47,7 +31,7 @@ def test_the_longest_root_wins(stores: tuple[MemStore, MemStore, MemStore]) -> N
     assert fileio.store_for(other.path + "/x") is other
 
 
-def test_write_and_read_by_path(stores: tuple[MemStore, MemStore, MemStore]) -> None:
+def test_write_and_read_by_path(stores: tuple[MemoryStore, MemoryStore, MemoryStore]) -> None:
     outer, inner, _ = stores
     with fileio.open(inner.path + "/model.bin", "wb") as f:
         f.write(b"weights")
@@ -57,7 +41,7 @@ def test_write_and_read_by_path(stores: tuple[MemStore, MemStore, MemStore]) -> 
     assert fileio.stat(inner.path + "/model.bin").size == 7
 
 
-def test_copy_and_move_across_stores(stores: tuple[MemStore, MemStore, MemStore]) -> None:
+def test_copy_and_move_across_stores(stores: tuple[MemoryStore, MemoryStore, MemoryStore]) -> None:
     outer, _, other = stores
     with fileio.open(outer.path + "/d/a.txt", "w") as f:
         f.write("a")

@@ -2,34 +2,20 @@
 
 from __future__ import annotations
 
-import itertools
 from pathlib import Path
 from typing import ClassVar
 
 import fsspec
 import pytest
+from memory_store import MemoryConfig, MemoryStore, fresh_root
 
 from cargohold import BaseArtifactStoreConfig, FsspecArtifactStore, OutsideStoreError
 from cargohold_testkit import ArtifactStoreTests
 
-_roots = itertools.count()
-
-
-class MemoryConfig(BaseArtifactStoreConfig):
-    SUPPORTED_SCHEMES: ClassVar[frozenset[str]] = frozenset({"memory://"})
-
-
-class MemoryStore(FsspecArtifactStore):
-    config: MemoryConfig
-    write_staging = "rename"  # the memory filesystem shows a file as soon as it is opened
-
-    def _make_filesystem(self) -> fsspec.AbstractFileSystem:
-        return fsspec.filesystem("memory")
-
 
 @pytest.fixture
 def store() -> MemoryStore:
-    return MemoryStore(MemoryConfig(path=f"memory://bucket{next(_roots)}/root"))
+    return MemoryStore(MemoryConfig(path=f"{fresh_root('bucket')}/root"))
 
 
 class TestMemoryConformance(ArtifactStoreTests):

@@ -2,33 +2,15 @@
 
 from __future__ import annotations
 
-import itertools
-from typing import ClassVar
-
 import fsspec
 import pytest
 from bulk_checks import BulkStoreTests
-
-from cargohold import BaseArtifactStoreConfig, FsspecArtifactStore
-
-_roots = itertools.count()
-
-
-class MemoryConfig(BaseArtifactStoreConfig):
-    SUPPORTED_SCHEMES: ClassVar[frozenset[str]] = frozenset({"memory://"})
-
-
-class MemoryStore(FsspecArtifactStore):
-    config: MemoryConfig
-    write_staging = "rename"
-
-    def _make_filesystem(self) -> fsspec.AbstractFileSystem:
-        return fsspec.filesystem("memory")
+from memory_store import MemoryConfig, MemoryStore, fresh_root
 
 
 @pytest.fixture
 def store() -> MemoryStore:
-    return MemoryStore(MemoryConfig(path=f"memory://bulk{next(_roots)}/root"))
+    return MemoryStore(MemoryConfig(path=f"{fresh_root('bulk')}/root"))
 
 
 class TestMemoryBulk(BulkStoreTests):
@@ -71,7 +53,7 @@ def test_the_etag_is_reported_without_quotes() -> None:
             fs.info = lambda path, **kw: {**info(path, **kw), "ETag": '"abc"'}
             return fs
 
-    store = Tagged(MemoryConfig(path=f"memory://bulk{next(_roots)}/root"))
+    store = Tagged(MemoryConfig(path=f"{fresh_root('bulk')}/root"))
     with store.open("f", "wb") as f:
         f.write(b"x")
     assert store.list_objects("f")[0].etag == "abc"

@@ -2,30 +2,16 @@
 
 from __future__ import annotations
 
-import itertools
 import threading
 from collections.abc import Iterator
-from typing import IO, Any, ClassVar
+from typing import IO, Any
 
 import fsspec
 import pytest
 from fsspec.implementations.asyn_wrapper import AsyncFileSystemWrapper
+from memory_store import MemoryConfig, MemoryStore, fresh_root
 
-from cargohold import BaseArtifactStoreConfig, FsspecArtifactStore, fileio, transfer
-
-_buckets = itertools.count()
-
-
-class MemoryConfig(BaseArtifactStoreConfig):
-    SUPPORTED_SCHEMES: ClassVar[frozenset[str]] = frozenset({"memory://"})
-
-
-class MemoryStore(FsspecArtifactStore):
-    config: MemoryConfig
-    write_staging = "rename"  # the memory filesystem shows a file as soon as it is opened
-
-    def _make_filesystem(self) -> fsspec.AbstractFileSystem:
-        return fsspec.filesystem("memory")
+from cargohold import fileio, transfer
 
 
 class AsyncMemoryStore(MemoryStore):
@@ -64,7 +50,7 @@ class Events(transfer.Progress):
 
 
 def _store(cls: type[MemoryStore] = MemoryStore) -> MemoryStore:
-    store = cls(MemoryConfig(path=f"memory://transfer{next(_buckets)}/root"))
+    store = cls(MemoryConfig(path=f"{fresh_root('transfer')}/root"))
     fileio.mount(store)
     return store
 
