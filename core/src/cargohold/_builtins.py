@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cargohold.components import StackComponentType
+from cargohold._component_types import StackComponentType
 from cargohold.hookspecs import hookimpl
 
 

@@ -25,12 +25,10 @@ import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any
 
 from cargohold import locations
-from cargohold._paths import split_scheme
-from cargohold.artifact_stores.base import BaseArtifactStore
-from cargohold.components import StackComponent, StackComponentConfig, StackComponentType
+from cargohold._component_types import StackComponentType
 from cargohold.exceptions import (
     CargoholdError,
     FlavorConflictError,
@@ -42,7 +40,6 @@ from cargohold.exceptions import (
     NotRegisteredError,
     SecretNotFoundError,
 )
-from cargohold.flavors import Flavor
 from cargohold.plugins import get_flavor_registry
 from cargohold.registry import (
     DEFAULT_STACK,
@@ -56,7 +53,12 @@ from cargohold.registry import (
 from cargohold.secrets import SecretReference, parse_secret_reference
 from cargohold.sources import load_source, source_root
 
-__all__ = ["REGISTRY_FILE", "Client", "FlavorInfo", "Stack", "mount_active_stack"]
+if TYPE_CHECKING:
+    from cargohold.artifact_stores.base import BaseArtifactStore
+    from cargohold.components import StackComponent
+    from cargohold.flavors import Flavor
+
+__all__ = ["REGISTRY_FILE", "Client", "FlavorInfo", "Stack"]
 
 #: The registry's file name inside ``cargohold.locations.home()``.
 REGISTRY_FILE = "registry.db"
@@ -74,11 +76,14 @@ class FlavorInfo:
     version: str | None
     root: str | None
     description: str
+    #: A custom flavor, loaded to check it; a plugin's flavor is imported only by ``usable_flavor()``.
     flavor: Flavor | None
     error: str | None = None
 
     def usable_flavor(self) -> Flavor:
-        """The flavor, or an error saying why a custom one cannot be loaded."""
+        """The flavor (a plugin's is imported now), or an error saying why a custom one cannot be loaded."""
+        if self.origin != "custom":
+            return get_flavor_registry()[(self.type, self.name)]
         if self.flavor is None:
             raise InvalidFlavorError(f"The custom {self.type} flavor {self.name!r} cannot be loaded: {self.error}")
         return self.flavor
@@ -169,7 +174,6 @@ class Client:
 
     def _plugin_info(self, component_type: str, name: str) -> FlavorInfo:
         plugins = get_flavor_registry()
-        flavor: Flavor = plugins[(component_type, name)]
         origin = plugins.origin(component_type, name)
         return FlavorInfo(
             type=component_type,
@@ -178,8 +182,8 @@ class Client:
             source=origin.distribution,
             version=origin.version,
             root=None,
-            description=flavor.description or "",
-            flavor=flavor,
+            description=plugins.description(component_type, name),
+            flavor=None,
         )
 
     def _custom_info(self, component_type: str, name: str, source: str, root: str) -> FlavorInfo:
@@ -439,65 +443,13 @@ class Client:
             tx.delete_secret(record.id)
 
 
-def mount_active_stack() -> None:
-    """Route paths under the active stack's artifact store to it in ``cargohold.fileio``; fileio calls this once.
-
-    Nothing here makes fileio unusable: a store that cannot be built (a missing library or
-    secret) is mounted as a stand-in that raises the reason when a path under it is used, and
-    a registry that cannot be read is skipped with a warning.
-    """
-    from cargohold import fileio
-
-    try:
-        stack = Client().active_stack
-    except CargoholdError as exc:
-        warnings.warn(f"The active stack is not used by cargohold.fileio: {exc}", stacklevel=3)
-        return
-    component = stack.record.components.get(_ARTIFACT_STORE)
-    if component is None:
-        warnings.warn(_no_store_message(stack.name), stacklevel=3)
-        return
-    try:
-        store: BaseArtifactStore = stack.artifact_store
-    except CargoholdError as exc:
-        path = component.config.get("path")
-        if not isinstance(path, str):
-            warnings.warn(f"The artifact store {component.name!r} is not used by cargohold.fileio: {exc}", stacklevel=3)
-            return
-        store = _UnavailableStore(component, path, exc)
-    fileio.mount(store)
-
-
-class _UnavailableStore(BaseArtifactStore):
-    """Holds an active store's root when the store cannot be built, so its paths fail with the reason."""
-
-    def __init__(self, component: ComponentRecord, path: str, error: CargoholdError) -> None:
-        super().__init__(StackComponentConfig(), name=component.name, id=uuid.UUID(component.id))
-        self.flavor = component.flavor
-        self._path = path
-        self._error = error
-
-    @property
-    def path(self) -> str:
-        return self._path
-
-    @property
-    def schemes(self) -> frozenset[str]:
-        return frozenset({split_scheme(self._path)[0]})
-
-    def _fail(self, *args: Any, **kwargs: Any) -> NoReturn:
-        """Every operation raises the error that kept the store from being built (with a fresh traceback)."""
-        raise self._error.with_traceback(None)
-
-    open = copyfile = exists = glob = isdir = listdir = makedirs = mkdir = _fail
-    remove = rename = rmtree = stat = walk = size = _fail
-
-
 # -- helpers ---------------------------------------------------------------------------------------
 
 
 def _as_artifact_store(built: StackComponent, component: ComponentRecord) -> BaseArtifactStore:
     """``built``, checked to be an artifact store."""
+    from cargohold.artifact_stores.base import BaseArtifactStore
+
     if not isinstance(built, BaseArtifactStore):
         raise InvalidFlavorError(
             f"The {component.flavor!r} flavor built a {type(built).__name__}, not an artifact store; "
@@ -518,6 +470,8 @@ def _no_store_message(stack: str) -> str:
 
 def _load_flavor(source: str, root: Path) -> Flavor:
     """The flavor class at ``source``, checked for kind; each problem has its own sentence."""
+    from cargohold.flavors import Flavor
+
     found = load_source(source, root)
     if not (isinstance(found, type) and issubclass(found, Flavor)):
         what = f"the class {found.__qualname__}" if isinstance(found, type) else f"a {type(found).__name__} object"
@@ -535,6 +489,8 @@ def _check_implementation(flavor: Flavor, source: str) -> None:
     except CargoholdError as exc:
         warnings.warn(f"{source!r} is registered, but its implementation cannot be imported yet: {exc}", stacklevel=3)
         return
+    from cargohold.components import StackComponent
+
     if not (isinstance(implementation, type) and issubclass(implementation, StackComponent)):
         raise InvalidFlavorError(f"The implementation of {source!r}, {implementation!r}, is not a StackComponent.")
     kind = getattr(implementation, "TYPE", flavor.type)

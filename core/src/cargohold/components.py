@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from enum import StrEnum
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
+from cargohold._component_types import StackComponentType
 from cargohold.secrets import REDACTED, is_secret_field
 
 __all__ = [
@@ -16,17 +16,6 @@ __all__ = [
     "StackComponentSettings",
     "StackComponentType",
 ]
-
-
-class StackComponentType(StrEnum):
-    """The component types cargohold ships; plugins add more through ``cargohold_component_types``."""
-
-    ARTIFACT_STORE = "artifact_store"
-
-    @property
-    def cli_name(self) -> str:
-        """The command-group spelling, e.g. ``artifact-store``."""
-        return self.value.replace("_", "-")
 
 
 class _RedactedModel(BaseModel):

@@ -10,12 +10,19 @@ from __future__ import annotations
 import os
 import shutil
 import threading
+import uuid
+import warnings
 from collections.abc import Callable, Iterator
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any, NoReturn
 
+from cargohold._component_types import StackComponentType
 from cargohold._paths import inside, normalize, split_scheme
 from cargohold.artifact_stores.base import BaseArtifactStore, FileStat, WalkItem
-from cargohold.exceptions import UnknownSchemeError
+from cargohold.components import StackComponentConfig
+from cargohold.exceptions import CargoholdError, UnknownSchemeError
+
+if TYPE_CHECKING:
+    from cargohold.registry import ComponentRecord
 
 __all__ = [
     "copyfile",
@@ -71,14 +78,58 @@ def mounted() -> list[BaseArtifactStore]:
 
 
 def _load_active_stack() -> None:
-    """Mount the active stack's stores the first time anything is routed."""
+    """Mount the active stack's store the first time anything is routed.
+
+    Nothing here makes fileio unusable: a store that cannot be built (a missing library or secret)
+    is mounted as a stand-in that raises the reason when a path under it is used, and a registry
+    that cannot be read is skipped with a warning.
+    """
     global _stack_loaded
     if _stack_loaded:
         return
     _stack_loaded = True
-    from cargohold.client import mount_active_stack
+    from cargohold.client import Client
 
-    mount_active_stack()
+    try:
+        stack = Client().active_stack
+    except CargoholdError as exc:
+        warnings.warn(f"The active stack is not used by cargohold.fileio: {exc}", stacklevel=4)
+        return
+    component = stack.record.components.get(StackComponentType.ARTIFACT_STORE)
+    try:
+        store = stack.artifact_store
+    except CargoholdError as exc:
+        path = component.config.get("path") if component else None
+        if component is None or not isinstance(path, str):
+            warnings.warn(f"The active stack's artifact store is not used by cargohold.fileio: {exc}", stacklevel=4)
+            return
+        store = _UnavailableStore(component, path, exc)
+    mount(store)
+
+
+class _UnavailableStore(BaseArtifactStore):
+    """Holds an active store's root when the store cannot be built, so its paths fail with the reason."""
+
+    def __init__(self, component: ComponentRecord, path: str, error: CargoholdError) -> None:
+        super().__init__(StackComponentConfig(), name=component.name, id=uuid.UUID(component.id))
+        self.flavor = component.flavor
+        self._path = path
+        self._error = error
+
+    @property
+    def path(self) -> str:
+        return self._path
+
+    @property
+    def schemes(self) -> frozenset[str]:
+        return frozenset({split_scheme(self._path)[0]})
+
+    def _fail(self, *args: Any, **kwargs: Any) -> NoReturn:
+        """Every operation raises the error that kept the store from being built (with a fresh traceback)."""
+        raise self._error.with_traceback(None)
+
+    open = copyfile = exists = glob = isdir = listdir = makedirs = mkdir = _fail
+    remove = rename = rmtree = stat = walk = size = _fail
 
 
 def store_for(path: str) -> BaseArtifactStore:
@@ -101,7 +152,6 @@ def _route(path: str) -> tuple[BaseArtifactStore, str]:
 
 def _adhoc_store(scheme: str, parts: tuple[str, ...]) -> BaseArtifactStore:
     """A store of whichever installed flavor serves ``scheme``, rooted at the bucket (or at ``/``)."""
-    from cargohold.components import StackComponentType
     from cargohold.plugins import get_flavor_registry
 
     flavors = [f for (t, _), f in get_flavor_registry().items() if t == StackComponentType.ARTIFACT_STORE]

@@ -1,11 +1,11 @@
-"""Where cargohold keeps its files: ``CARGOHOLD_HOME`` if set, else the platform's user data folder."""
+"""Where cargohold keeps its files: ``CARGOHOLD_HOME`` if set, else the platform's user folders."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-__all__ = ["home"]
+__all__ = ["cache_dir", "home"]
 
 
 def home() -> Path:
@@ -16,3 +16,12 @@ def home() -> Path:
     import platformdirs
 
     return platformdirs.user_data_path("cargohold", appauthor=False)
+
+
+def cache_dir() -> Path:
+    """Files cargohold can always rebuild (what discovery found); inside ``CARGOHOLD_HOME`` when that is set."""
+    if os.environ.get("CARGOHOLD_HOME"):
+        return home() / "cache"
+    import platformdirs
+
+    return platformdirs.user_cache_path("cargohold", appauthor=False)

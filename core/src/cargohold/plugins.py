@@ -1,22 +1,31 @@
-"""Entry-point discovery: every plugin is loaded once per process, and a failing one is recorded and skipped."""
+"""Entry-point discovery: every plugin is loaded at most once per process, and a failing one is recorded and skipped.
+
+What a clean discovery found is cached per environment (``cargohold._plugin_cache``), so a later process
+knows every flavor's name without importing any plugin; a flavor's module is imported when the flavor
+itself is first asked for.
+"""
 
 from __future__ import annotations
 
 import functools
 import os
+import sys
+import threading
 import warnings
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
-from importlib.metadata import EntryPoint, entry_points
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
-from cargohold import hookspecs
+from cargohold import _plugin_cache, hookspecs
+from cargohold._plugin_cache import PluginRecord
 from cargohold._version import __version__
 from cargohold.exceptions import FlavorNotFoundError, PluginError, PluginWarning
-from cargohold.flavors import Flavor
+
+if TYPE_CHECKING:
+    from cargohold.flavors import Flavor
 
 __all__ = ["ENTRY_POINT_GROUP", "PLUGIN_API_VERSION", "FlavorRegistry", "PluginInfo", "get_flavor_registry"]
 
@@ -38,24 +47,45 @@ class PluginInfo:
     error: PluginError | None = None
 
 
-class FlavorRegistry(Mapping[FlavorKey, Flavor]):
-    """A read-only mapping of (component type, flavor name) to the installed flavor."""
+@dataclass
+class _Slot:
+    """A flavor known by name; ``flavor`` stays None until someone asks for it and its plugin is imported."""
 
-    def __init__(
-        self, flavors: dict[FlavorKey, tuple[Flavor, PluginInfo]], plugins: list[PluginInfo], types: frozenset[str]
-    ) -> None:
-        self._flavors = flavors
+    info: PluginInfo
+    description: str
+    flavor: Flavor | None = None
+
+
+class FlavorRegistry(Mapping[FlavorKey, "Flavor"]):
+    """A read-only mapping of (component type, flavor name) to the installed flavor.
+
+    Keys, origins and descriptions are known without importing plugins; a value is imported on first access.
+    """
+
+    def __init__(self, slots: dict[FlavorKey, _Slot], plugins: list[PluginInfo], discovery: _Discovery) -> None:
+        self._slots = slots
         self.plugins = plugins
-        self.component_types = types
+        self.component_types = discovery.types
+        self._discovery = discovery
+        self._lock = threading.Lock()
 
     def __getitem__(self, key: FlavorKey) -> Flavor:
-        return self._flavors[key][0]
+        slot = self._slots[key]
+        if slot.flavor is None:
+            with self._lock:
+                if slot.flavor is None:
+                    self._discovery.import_flavors(slot.info, self._slots)
+        assert slot.flavor is not None
+        return slot.flavor
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._slots
 
     def __iter__(self) -> Iterator[FlavorKey]:
-        return iter(sorted(self._flavors))
+        return iter(sorted(self._slots))
 
     def __len__(self) -> int:
-        return len(self._flavors)
+        return len(self._slots)
 
     @property
     def errors(self) -> list[PluginError]:
@@ -64,18 +94,22 @@ class FlavorRegistry(Mapping[FlavorKey, Flavor]):
 
     def origin(self, component_type: str, name: str) -> PluginInfo:
         """The plugin that provided a flavor."""
-        return self._flavors[(component_type, name)][1]
+        return self._slots[(component_type, name)].info
+
+    def description(self, component_type: str, name: str) -> str:
+        """The flavor's one-line description, known without importing its plugin."""
+        return self._slots[(component_type, name)].description
 
     def get_flavor(self, component_type: str, name: str) -> Flavor:
         """The flavor, or an error that lists the names that do exist."""
-        try:
-            return self._flavors[(str(component_type), name)][0]
-        except KeyError:
-            known = sorted(n for t, n in self._flavors if t == component_type)
+        key = (str(component_type), name)
+        if key not in self._slots:
+            known = sorted(n for t, n in self._slots if t == component_type)
             raise FlavorNotFoundError(
                 f"No {component_type} flavor named {name!r} is installed (known: {', '.join(known) or 'none'}); "
                 f"install its plugin or register it with 'cargohold flavor register'."
-            ) from None
+            )
+        return self[key]
 
 
 class _Discovery:
@@ -86,8 +120,14 @@ class _Discovery:
         self.manager.add_hookspecs(hookspecs)
         self.infos: dict[str, PluginInfo] = {}
         self.errors: dict[str, PluginError] = {}
-        self.strict = os.environ.get("CARGOHOLD_STRICT_PLUGINS", "") not in ("", "0")
-        self.blocked = {b.strip() for b in os.environ.get("CARGOHOLD_DISABLE_PLUGINS", "").split(",") if b.strip()}
+        self.types: frozenset[str] = frozenset()
+        self.records: dict[str, PluginRecord] = {}
+        #: Entry points imported cleanly in this run, whose records now say what they gave.
+        self.learnt: list[str] = []
+        self.strict = _flag("CARGOHOLD_STRICT_PLUGINS")
+        self.blocked = frozenset(
+            b.strip() for b in os.environ.get("CARGOHOLD_DISABLE_PLUGINS", "").split(",") if b.strip()
+        )
 
     def record(self, info: PluginInfo, reason: str, kind: str = "failed") -> None:
         """Keep the failure, warn about it, and raise it when plugin developers asked for strictness."""
@@ -99,17 +139,16 @@ class _Discovery:
             raise error
         warnings.warn(str(error), PluginWarning, stacklevel=4)
 
-    def load(self, ep: EntryPoint) -> None:
-        """Import one entry point's module and register it, unless it is blocked, broken or incompatible."""
-        dist = ep.dist
-        info = PluginInfo(ep.name, dist.name if dist else "?", dist.version if dist else "?")
-        if ep.name in self.blocked or info.distribution in self.blocked:
-            return
-        self.infos[ep.name] = info
-        reason = _incompatibility(info, dist.requires if dist else None)
+    def load(self, record: PluginRecord) -> bool:
+        """Import one entry point's module and register it, unless it is broken or incompatible."""
+        info = self.infos[record.entry_point]
+        reason = None if record.known else _incompatibility(info, record.requires)
         if reason:
             self.record(info, reason, kind="is incompatible")
-            return
+            return False
+        from importlib.metadata import EntryPoint  # not imported at all when every plugin is known
+
+        ep = EntryPoint(record.entry_point, record.module, ENTRY_POINT_GROUP)
         try:
             module = ep.load()
         except Exception as exc:
@@ -122,7 +161,7 @@ class _Discovery:
                 self.record(info, reason, kind="is missing a dependency")
             else:
                 self.record(info, f"import failed: {type(exc).__name__}: {exc}")
-            return
+            return False
         api = getattr(module, "cargohold_api_version", PLUGIN_API_VERSION)
         if api != PLUGIN_API_VERSION:
             newer = isinstance(api, int) and api > PLUGIN_API_VERSION
@@ -132,8 +171,9 @@ class _Discovery:
                 f"offers plugin API {PLUGIN_API_VERSION}; {fix}"
             )
             self.record(info, reason, kind="is incompatible")
-            return
-        self.manager.register(module, name=ep.name)
+            return False
+        self.manager.register(module, name=record.entry_point)
+        return True
 
     def call(self, impl: Any) -> list[Any]:
         """Run one plugin's hook alone, so that its failure is its own."""
@@ -144,62 +184,132 @@ class _Discovery:
         except Exception as exc:
             self.record(info, f"hook {hook} raised {type(exc).__name__}: {exc}")
             return []
-        kind = str if hook == "cargohold_component_types" else Flavor
+        if hook == "cargohold_component_types":
+            kind: type = str
+        else:
+            from cargohold.flavors import Flavor  # imported only once a plugin gives flavors
+
+            kind = Flavor
         if not isinstance(result, (list, tuple)) or not all(_is_kind(item, kind) for item in result):
             what = "type names" if kind is str else "Flavor classes"
             self.record(info, f"hook {hook} returned {result!r}, not a list of {what}")
             return []
         return list(result)
 
-    def run(self, eps: Iterable[EntryPoint], builtins: Iterable[ModuleType]) -> FlavorRegistry:
-        for module in builtins:
-            self.manager.register(module, name=module.__name__)
-        for ep in eps:
-            self.load(ep)
-        hooks = self.manager.hook
-        types = frozenset(t for impl in hooks.cargohold_component_types.get_hookimpls() for t in self.call(impl))
-        claims: dict[FlavorKey, list[tuple[Flavor, PluginInfo]]] = {}
-        for impl in hooks.cargohold_flavors.get_hookimpls():
-            info = self.infos.get(impl.plugin_name) or PluginInfo(impl.plugin_name, _CORE, __version__)
+    def flavors_of(self, name: str) -> list[type[Flavor]]:
+        """The usable Flavor classes a registered plugin's hook returns; the unusable are recorded."""
+        info = self.infos.get(name) or PluginInfo(name, _CORE, __version__)
+        found = []
+        for impl in self.manager.hook.cargohold_flavors.get_hookimpls():
+            if impl.plugin_name != name:
+                continue
             for cls in self.call(impl):
                 problems = cls.problems()
-                if not problems and cls.type not in types:
-                    problems = [f"its type {cls.type!r} is unknown (known: {', '.join(sorted(types))})"]
+                if not problems and cls.type not in self.types:
+                    problems = [f"its type {cls.type!r} is unknown (known: {', '.join(sorted(self.types))})"]
                 if problems:
                     self.record(info, f"flavor {cls.__qualname__} is not usable: {'; '.join(problems)}")
                     continue
-                claims.setdefault((cls.type, cls.name), []).append((cls(), info))
-        flavors = {}
+                found.append(cls)
+        return found
+
+    def run(self, records: Sequence[PluginRecord], builtins: Sequence[ModuleType]) -> FlavorRegistry:
+        """Use what a known record says as it is, and import the plugins of the others."""
+        for module in builtins:
+            self.manager.register(module, name=module.__name__)
+        self.records = {r.entry_point: r for r in records if not {r.entry_point, r.distribution} & self.blocked}
+        self.infos = {n: PluginInfo(n, r.distribution, r.version) for n, r in self.records.items()}
+        live = [n for n, r in self.records.items() if not r.known and self.load(r)]
+        given_types: dict[str, list[str]] = {}
+        for impl in self.manager.hook.cargohold_component_types.get_hookimpls():
+            given_types.setdefault(impl.plugin_name, []).extend(self.call(impl))
+        self.types = frozenset(
+            [t for types in given_types.values() for t in types] + [t for r in self.records.values() for t in r.types]
+        )
+        claims: dict[FlavorKey, list[_Slot]] = {}
+        for name, record in self.records.items():
+            for ctype, flavor_name, description in record.flavors:
+                claims.setdefault((ctype, flavor_name), []).append(_Slot(self.infos[name], description))
+        given: dict[str, list[type[Flavor]]] = {}
+        for name in [m.__name__ for m in builtins] + live:
+            info = self.infos.get(name) or PluginInfo(name, _CORE, __version__)
+            given[name] = self.flavors_of(name)
+            for cls in given[name]:
+                claims.setdefault((cls.type, cls.name), []).append(_Slot(info, cls.description or "", cls()))
+        slots = {key: claimants[0] for key, claimants in claims.items() if len(claimants) == 1}
         for key, claimants in claims.items():
-            if len(claimants) == 1:
-                flavors[key] = claimants[0]
-                continue
-            names = " and ".join(f"{i.distribution} {i.version} (entry point {i.entry_point!r})" for _, i in claimants)
-            for _, info in claimants:
-                self.record(
-                    info,
-                    f"the {key[0]} flavor {key[1]!r} is claimed by {names}; none is used until all "
-                    "but one are uninstalled or blocked with CARGOHOLD_DISABLE_PLUGINS",
-                    kind="conflicts",
-                )
-        plugins = [
-            replace(
-                info,
-                flavors=tuple(k for k, (_, i) in sorted(flavors.items()) if i is info),
-                error=self.errors.get(name),
+            if len(claimants) > 1:
+                self.conflict(key, [s.info for s in claimants])
+        provided: dict[str, list[FlavorKey]] = {}
+        for key in sorted(slots):
+            provided.setdefault(slots[key].info.entry_point, []).append(key)
+        final = {
+            name: PluginInfo(
+                name, info.distribution, info.version, tuple(provided.get(name, ())), self.errors.get(name)
             )
             for name, info in self.infos.items()
-        ]
-        return FlavorRegistry(flavors, plugins, types)
+        }
+        for slot in slots.values():
+            slot.info = final.get(slot.info.entry_point, slot.info)
+        self.learnt = [name for name in live if name not in self.errors]
+        for name in self.learnt:
+            self.learn(name, given_types.get(name, []), given[name])
+        return FlavorRegistry(slots, list(final.values()), self)
+
+    def conflict(self, key: FlavorKey, claimants: list[PluginInfo]) -> None:
+        """Record a name claimed twice against every claimant: nothing wins silently."""
+        names = " and ".join(f"{i.distribution} {i.version} (entry point {i.entry_point!r})" for i in claimants)
+        for info in claimants:
+            self.record(
+                info,
+                f"the {key[0]} flavor {key[1]!r} is claimed by {names}; none is used until all "
+                "but one are uninstalled or blocked with CARGOHOLD_DISABLE_PLUGINS",
+                kind="conflicts",
+            )
+
+    def learn(self, name: str, types: list[str], flavors: list[type[Flavor]]) -> None:
+        """Turn a cleanly loaded plugin's record into a known one, stamped with the files it was read from."""
+        modules = {self.records[name].module} | {cls.__module__ for cls in flavors}
+        self.records[name] = replace(
+            self.records[name],
+            requires=(),  # checked already; a known record is never checked again
+            known=True,
+            types=tuple(types),
+            flavors=tuple((cls.type, cls.name, cls.description or "") for cls in flavors),
+            files=_plugin_cache.stamps({getattr(sys.modules.get(m), "__file__", None) for m in modules}),
+        )
+
+    def import_flavors(self, info: PluginInfo, slots: dict[FlavorKey, _Slot]) -> None:
+        """Import a known plugin on its first use and fill in its flavors; a plugin that changed is an error."""
+        name = info.entry_point
+        loaded = self.manager.has_plugin(name) or self.load(self.records[name])
+        flavors = {(cls.type, cls.name): cls for cls in self.flavors_of(name)} if loaded else {}
+        for key, slot in slots.items():
+            if slot.info is info and key in flavors:
+                slot.flavor = flavors[key]()
+        stale = [f"{t} flavor {n!r}" for (t, n), slot in slots.items() if slot.info is info and slot.flavor is None]
+        if stale:
+            _plugin_cache.clear()
+            raise PluginError(
+                distribution=info.distribution,
+                version=info.version,
+                entry_point=name,
+                reason=f"it no longer provides the {', '.join(stale)} it gave when cargohold last looked; "
+                "run the command again (what discovery cached has been cleared)",
+            )
+
+
+def _flag(name: str) -> bool:
+    return os.environ.get(name, "") not in ("", "0")
 
 
 def _is_kind(item: object, kind: type) -> bool:
     return isinstance(item, str) if kind is str else isinstance(item, type) and issubclass(item, kind)
 
 
-def _incompatibility(info: PluginInfo, requires: list[str] | None) -> str | None:
+def _incompatibility(info: PluginInfo, requires: Sequence[str]) -> str | None:
     """Why the plugin's own requirement on cargohold excludes the running core, if it does, and what to upgrade."""
-    for line in requires or ():
+    for line in requires:
         head = line[: len(_CORE) + 1].lower()
         if not head.startswith(_CORE) or (len(head) > len(_CORE) and (head[-1].isalnum() or head[-1] in "-_.")):
             continue  # not a requirement on core itself (e.g. cargohold-testkit)
@@ -218,14 +328,34 @@ def _incompatibility(info: PluginInfo, requires: list[str] | None) -> str | None
     return None
 
 
-def discover(eps: Iterable[EntryPoint], builtins: Iterable[ModuleType] = ()) -> FlavorRegistry:
-    """Load the given entry points into a new registry; failures are recorded on it."""
-    return _Discovery().run(eps, builtins)
+def _records() -> list[PluginRecord]:
+    """One record per installed entry point, reading each distribution's metadata once."""
+    from importlib.metadata import entry_points
+
+    found = []
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        meta = ep.dist.metadata if ep.dist else None
+        found.append(
+            PluginRecord(
+                ep.name,
+                ep.value,
+                meta["Name"] if meta else "?",
+                meta["Version"] if meta else "?",
+                tuple(meta.get_all("Requires-Dist") or ()) if meta else (),
+            )
+        )
+    return found
 
 
 @functools.cache
 def get_flavor_registry() -> FlavorRegistry:
-    """Discover installed plugins on first need, once per process."""
+    """Discover installed plugins on first need, once per process, from the cache when nothing changed."""
     from cargohold import _builtins
 
-    return discover(entry_points(group=ENTRY_POINT_GROUP), builtins=[_builtins])
+    discovery = _Discovery()
+    use_cache = not discovery.strict and not _flag("CARGOHOLD_NO_PLUGIN_CACHE")
+    cached = _plugin_cache.load(discovery.blocked) if use_cache else None
+    registry = discovery.run(cached if cached is not None else _records(), builtins=[_builtins])
+    if use_cache and (cached is None or discovery.learnt):
+        _plugin_cache.save(list(discovery.records.values()), discovery.blocked)
+    return registry

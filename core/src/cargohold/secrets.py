@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from pydantic import Field
-from pydantic.fields import FieldInfo
+if TYPE_CHECKING:
+    from pydantic.fields import FieldInfo
 
 __all__ = ["REDACTED", "SecretField", "SecretReference", "is_secret_field", "parse_secret_reference"]
 
@@ -16,6 +16,8 @@ _REFERENCE = re.compile(r"^\{\{\s*([A-Za-z0-9][\w-]*)\.([A-Za-z0-9_][\w-]*)\s*\}
 
 def SecretField(default: Any = ..., **kwargs: Any) -> Any:  # noqa: N802 - reads like pydantic's Field
     """A pydantic ``Field`` marked secret: redacted everywhere and stored only in the secret store."""
+    from pydantic import Field
+
     extra = dict(kwargs.pop("json_schema_extra", None) or {})
     extra["secret"] = True
     return Field(default, json_schema_extra=extra, **kwargs)

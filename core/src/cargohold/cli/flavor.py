@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
+from cargohold._component_types import StackComponentType
 from cargohold.cli._output import json_option, print_json, print_table
 from cargohold.cli.scaffold import new
 from cargohold.client import Client, FlavorInfo
-from cargohold.components import StackComponentType
-from cargohold.flavors import Flavor
 from cargohold.secrets import REDACTED, is_secret_field
+
+if TYPE_CHECKING:
+    from cargohold.flavors import Flavor
 
 __all__ = ["flavor", "make_flavor_group"]
 

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from cargohold.components import StackComponentType
+from cargohold._component_types import StackComponentType
 from cargohold.exceptions import RegistryError
 from cargohold.registry._schema import SCHEMA_VERSION, migrate, schema_version
 from cargohold.registry._transaction import Transaction
