@@ -39,7 +39,10 @@ _MODE_FLAGS = {
     "w": _WRITE_FLAGS,
     "x": _WRITE_FLAGS,
 }
+#: An unnamed file in a folder, named at publish time by linkat (Linux).
+_UNNAMED_FLAGS = getattr(os, "O_TMPFILE", 0) | os.O_WRONLY | _CLOEXEC
 _LIST_FLAGS = os.O_RDONLY | os.O_DIRECTORY | _CLOEXEC
+_AT_EMPTY_PATH = 0x1000
 #: An explicit buffer size spares the isatty() ioctl that open() makes to choose one; a store's file is no tty.
 _BUFFER = io.DEFAULT_BUFFER_SIZE
 _COPY_CHUNK = 1 << 20
@@ -61,6 +64,8 @@ class LocalArtifactStore(BaseArtifactStore):
         os.makedirs(self._root, exist_ok=True)  # a store's root always exists, as on every flavor
         self._real_root = os.path.realpath(self._root)
         self._root_fd = -1
+        #: Whether writes are staged in unnamed files: None until the first write finds out.
+        self._unnamed: bool | None = None if _openat2 is not None and _linkat is not None else False
 
     # -- paths -------------------------------------------------------------------------------------
 
@@ -140,16 +145,79 @@ class LocalArtifactStore(BaseArtifactStore):
         )
 
     def _stage(self, full: str, exclusive: bool) -> _StagedWriter:
-        """A writer on a hidden temporary file beside ``full`` (missing parents are made), renamed into place
-        when it is closed cleanly and removed otherwise."""
+        """A writer whose file appears at ``full`` only when it is closed cleanly; missing parents are made.
+
+        Where the kernel and filesystem allow, the file has no name (``O_TMPFILE``) until ``linkat`` gives
+        it ``full``: a crash leaves nothing behind, and a new file costs one link instead of a create and a
+        rename. Elsewhere it is a hidden temporary file beside ``full``, renamed into place.
+        """
+        head = full.rpartition(os.sep)[0] or os.sep
+        if self._unnamed:
+            try:
+                fd = self._open_beneath(head, _UNNAMED_FLAGS)
+            except OSError:
+                fd = -1  # a missing folder, or a filesystem without O_TMPFILE: the careful way below says which
+            if fd >= 0:
+                return _StagedWriter.on(fd, functools.partial(self._link, fd, full, exclusive), None)
+        return self._stage_carefully(full, exclusive, head)
+
+    def _stage_carefully(self, full: str, exclusive: bool, head: str) -> _StagedWriter:
+        """``_stage`` when its quick way failed or is not known to work yet: make the folder, learn what works."""
+        if self._unnamed is not False:
+            try:
+                fd = self._open_creating(head, _UNNAMED_FLAGS, head)
+            except OSError as exc:
+                if exc.errno not in (errno.EOPNOTSUPP, errno.EISDIR):  # EISDIR: a kernel without O_TMPFILE
+                    raise
+            else:
+                if self._unnamed is None:
+                    self._unnamed = self._can_link(fd)
+                if self._unnamed:
+                    return _StagedWriter.on(fd, functools.partial(self._link, fd, full, exclusive), None)
+                os.close(fd)
         tmp = _temporary_name(full)
+        fd = self._open_creating(tmp, _WRITE_FLAGS, head)
+        return _StagedWriter.on(
+            fd, functools.partial(_publish, tmp, full, exclusive), functools.partial(_unlink_quietly, tmp)
+        )
+
+    def _open_creating(self, full: str, flags: int, folder: str) -> int:
+        """``_open_beneath``, making ``folder`` (and its parents) first if it is missing."""
         try:
-            fd = self._open_beneath(tmp, _WRITE_FLAGS)
+            return self._open_beneath(full, flags)
         except FileNotFoundError:
-            os.makedirs(self._resolve(full.rpartition(os.sep)[0] or os.sep), exist_ok=True)
-            fd = self._open_beneath(tmp, _WRITE_FLAGS)
-        publish = functools.partial(_publish, tmp, full, exclusive)
-        return _StagedWriter.on(fd, publish, functools.partial(_unlink_quietly, tmp))
+            os.makedirs(self._resolve(folder), exist_ok=True)
+            return self._open_beneath(full, flags)
+
+    def _can_link(self, fd: int) -> bool:
+        """Whether this process may name an unnamed file (Linux 6.10+, or CAP_DAC_READ_SEARCH).
+
+        Naming it ``.`` fails with EEXIST where linking is allowed and with ENOENT where it is not,
+        and creates nothing either way.
+        """
+        assert _linkat is not None
+        return _linkat(fd, b"", self._root_fd, b".", _AT_EMPTY_PATH) != 0 and ctypes.get_errno() == errno.EEXIST
+
+    def _link(self, fd: int, full: str, exclusive: bool) -> None:
+        """Name a finished unnamed file ``full``; unless ``exclusive``, an existing file is replaced atomically."""
+        assert _linkat is not None
+        relative = full[self._cut :]
+        if _linkat(fd, b"", self._root_fd, relative.encode(_FS_ENCODING, _FS_ERRORS), _AT_EMPTY_PATH) == 0:
+            return
+        err = ctypes.get_errno()
+        if err != errno.EEXIST or exclusive:
+            raise OSError(err, os.strerror(err), full)
+        # The name is taken: link under a temporary name, then rename over it, the one atomic replace.
+        tmp = _temporary_name(relative)
+        if _linkat(fd, b"", self._root_fd, tmp.encode(_FS_ENCODING, _FS_ERRORS), _AT_EMPTY_PATH) != 0:
+            err = ctypes.get_errno()
+            raise OSError(err, os.strerror(err), full)
+        try:
+            os.replace(tmp, relative, src_dir_fd=self._root_fd, dst_dir_fd=self._root_fd)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp, dir_fd=self._root_fd)
+            raise
 
     # -- the interface -----------------------------------------------------------------------------
 
@@ -259,16 +327,17 @@ class _StagedWriter(io.BufferedWriter):
 
     __slots__ = ("_discard", "_publish")
     _publish: Callable[[], None]
-    _discard: Callable[[], None]
+    _discard: Callable[[], None] | None
 
     @classmethod
-    def on(cls, fd: int, publish: Callable[[], None], discard: Callable[[], None]) -> _StagedWriter:
+    def on(cls, fd: int, publish: Callable[[], None], discard: Callable[[], None] | None) -> _StagedWriter:
         """A writer on the staged file ``fd``; ``publish`` names it, ``discard`` removes what closing leaves."""
         try:
             writer = cls(io.FileIO(fd, "wb"), _BUFFER)
         except BaseException:
             os.close(fd)
-            discard()
+            if discard is not None:
+                discard()
             raise
         writer._publish = publish
         writer._discard = discard
@@ -296,7 +365,8 @@ class _StagedWriter(io.BufferedWriter):
         """Throw the write away; nothing appears under the final name."""
         if not self.closed:
             self.raw.close()
-            self._discard()
+            if self._discard is not None:
+                self._discard()
 
     def __del__(self) -> None:
         if not self.closed:
@@ -323,10 +393,10 @@ class _StagedText(io.TextIOWrapper):
             self.abort()
 
 
-def _temporary_name(full: str) -> str:
-    """A hidden name beside the absolute path ``full``, unique to this process and write."""
-    head, _, name = full.rpartition(os.sep)
-    return f"{head}{os.sep}.{name}.{os.getpid()}-{next(_counter)}.cargohold-tmp"
+def _temporary_name(path: str) -> str:
+    """A hidden name beside ``path``, unique to this process and write."""
+    head, _, name = path.rpartition(os.sep)
+    return f"{head}{os.sep if head else ''}.{name}.{os.getpid()}-{next(_counter)}.cargohold-tmp"
 
 
 def _publish(tmp: str, final: str, exclusive: bool) -> None:
@@ -403,7 +473,8 @@ def _load_openat2() -> Callable[[int, str, int], int] | None:
     def openat2(dir_fd: int, path: str, flags: int) -> int:
         how = hows.get(flags)
         if how is None:
-            struct = _OpenHow(flags, 0o666 if flags & os.O_CREAT else 0, _RESOLVE_BENEATH)
+            creates = flags & os.O_CREAT or flags & os.O_TMPFILE == os.O_TMPFILE
+            struct = _OpenHow(flags, 0o666 if creates else 0, _RESOLVE_BENEATH)
             how = hows.setdefault(flags, ctypes.pointer(struct))
         return int(syscall(number, dir_fd, path.encode(_FS_ENCODING, _FS_ERRORS), how, size))
 
@@ -421,3 +492,14 @@ def _load_openat2() -> Callable[[int, str, int], int] | None:
 _RESOLVE_BENEATH = 0x08
 _OPENAT2_SYSCALL = {"x86_64": 437, "aarch64": 437}
 _openat2 = _load_openat2()
+
+
+def _load_linkat() -> Callable[..., int] | None:
+    """libc's linkat, which can name an unnamed file by its descriptor; None off Linux."""
+    if not sys.platform.startswith("linux") or not hasattr(os, "O_TMPFILE"):
+        return None
+    function: Callable[..., int] = ctypes.CDLL(None, use_errno=True).linkat
+    return function
+
+
+_linkat = _load_linkat()
