@@ -16,8 +16,9 @@ import json
 import os
 import sys
 import zlib
-from dataclasses import astuple, dataclass
+from collections.abc import Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 from cargohold import locations
 from cargohold._version import __version__
@@ -25,25 +26,27 @@ from cargohold._version import __version__
 __all__ = ["PluginRecord", "clear", "load", "save", "stamps"]
 
 #: Bumped whenever the file's shape changes, so an old file is simply not used.
-_FORMAT = 2
+_FORMAT = 3
 Stamp = tuple[str, int, int]
 
 
-@dataclass(frozen=True)
-class PluginRecord:
-    """One entry point: where it comes from and, once loaded without error, what it gave."""
+class PluginRecord(NamedTuple):
+    """One entry point: where it comes from and, once loaded without error, what it gave.
+
+    A tuple, so thousands load from JSON as fast as the JSON itself; sequences come back as lists.
+    """
 
     entry_point: str
     module: str
     distribution: str
     version: str
-    requires: tuple[str, ...] = ()
+    requires: Sequence[str] = ()
     #: True when the plugin loaded cleanly; only then are the fields below filled and trusted.
     known: bool = False
-    types: tuple[str, ...] = ()
+    types: Sequence[str] = ()
     #: (component type, flavor name, description) of each flavor the hook returned.
-    flavors: tuple[tuple[str, str, str], ...] = ()
-    files: tuple[Stamp, ...] = ()
+    flavors: Sequence[Sequence[str]] = ()
+    files: Sequence[Stamp] = ()
 
 
 @functools.cache
@@ -53,12 +56,18 @@ def _distribution_folders() -> tuple[tuple[str, int], ...]:
     for entry in sys.path:
         folder = os.path.abspath(entry or ".")
         try:
-            if os.path.isdir(folder) and not any(n.endswith((".dist-info", ".egg-info")) for n in os.listdir(folder)):
-                continue  # holds no distribution, so it cannot change which plugins exist
+            if os.path.isdir(folder) and not _holds_distributions(folder):
+                continue  # it cannot change which plugins exist
             found.append((folder, os.stat(folder).st_mtime_ns))
         except OSError:
             continue
     return tuple(found)
+
+
+def _holds_distributions(folder: str) -> bool:
+    """Whether ``folder`` has a ``.dist-info`` or ``.egg-info``; stops at the first, so a big site-packages is cheap."""
+    with os.scandir(folder) as entries:
+        return any(e.name.endswith((".dist-info", ".egg-info")) for e in entries)
 
 
 def stamps(paths: set[str | None]) -> tuple[Stamp, ...]:
@@ -90,23 +99,10 @@ def load(blocked: frozenset[str]) -> list[PluginRecord] | None:
         data = json.loads(_file().read_text())
         if data[0] != _fingerprint(blocked):
             return None
-        records = [
-            PluginRecord(
-                ep,
-                module,
-                dist,
-                version,
-                tuple(requires),
-                known,
-                tuple(types),
-                tuple(map(tuple, flavors)),
-                tuple(map(tuple, files)),
-            )
-            for ep, module, dist, version, requires, known, types, flavors, files in data[1]
-        ]
+        records = [PluginRecord._make(row) for row in data[1]]
     except (OSError, ValueError, IndexError, TypeError):
         return None
-    if any(stamps({f[0]}) != (f,) for r in records for f in r.files):
+    if any(stamps({f[0]}) != (tuple(f),) for r in records for f in r.files):
         return None
     return records
 
@@ -117,7 +113,7 @@ def save(records: list[PluginRecord], blocked: frozenset[str]) -> None:
     temp = path.with_name(f".{path.name}.{os.getpid()}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        temp.write_text(json.dumps([_fingerprint(blocked), [astuple(r) for r in records]], separators=(",", ":")))
+        temp.write_text(json.dumps([_fingerprint(blocked), records], separators=(",", ":")))
         os.replace(temp, path)
     except OSError:
         with contextlib.suppress(OSError):

@@ -47,11 +47,11 @@ class PluginInfo:
     error: PluginError | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class _Slot:
     """A flavor known by name; ``flavor`` stays None until someone asks for it and its plugin is imported."""
 
-    info: PluginInfo
+    entry_point: str
     description: str
     flavor: Flavor | None = None
 
@@ -62,9 +62,8 @@ class FlavorRegistry(Mapping[FlavorKey, "Flavor"]):
     Keys, origins and descriptions are known without importing plugins; a value is imported on first access.
     """
 
-    def __init__(self, slots: dict[FlavorKey, _Slot], plugins: list[PluginInfo], discovery: _Discovery) -> None:
+    def __init__(self, slots: dict[FlavorKey, _Slot], discovery: _Discovery) -> None:
         self._slots = slots
-        self.plugins = plugins
         self.component_types = discovery.types
         self._discovery = discovery
         self._lock = threading.Lock()
@@ -74,7 +73,7 @@ class FlavorRegistry(Mapping[FlavorKey, "Flavor"]):
         if slot.flavor is None:
             with self._lock:
                 if slot.flavor is None:
-                    self._discovery.import_flavors(slot.info, self._slots)
+                    self._discovery.import_flavors(slot.entry_point, self._slots)
         assert slot.flavor is not None
         return slot.flavor
 
@@ -87,14 +86,26 @@ class FlavorRegistry(Mapping[FlavorKey, "Flavor"]):
     def __len__(self) -> int:
         return len(self._slots)
 
+    @functools.cached_property
+    def plugins(self) -> list[PluginInfo]:
+        """Every entry point discovery saw, with the flavors it provides and its failure, if any."""
+        provided: dict[str, list[FlavorKey]] = {}
+        for key in sorted(self._slots):
+            provided.setdefault(self._slots[key].entry_point, []).append(key)
+        return [
+            replace(self._discovery.info(name), flavors=tuple(provided.get(name, ())), error=error)
+            for name, error in ((n, self._discovery.errors.get(n)) for n in self._discovery.records)
+        ]
+
     @property
     def errors(self) -> list[PluginError]:
         """Every plugin failure of this discovery."""
-        return [info.error for info in self.plugins if info.error is not None]
+        return list(self._discovery.errors.values())
 
     def origin(self, component_type: str, name: str) -> PluginInfo:
         """The plugin that provided a flavor."""
-        return self._slots[(component_type, name)].info
+        entry_point = self._slots[(component_type, name)].entry_point
+        return next((p for p in self.plugins if p.entry_point == entry_point), self._discovery.info(entry_point))
 
     def description(self, component_type: str, name: str) -> str:
         """The flavor's one-line description, known without importing its plugin."""
@@ -118,7 +129,6 @@ class _Discovery:
     def __init__(self) -> None:
         self.manager = pluggy.PluginManager(hookspecs.PROJECT_NAME)
         self.manager.add_hookspecs(hookspecs)
-        self.infos: dict[str, PluginInfo] = {}
         self.errors: dict[str, PluginError] = {}
         self.types: frozenset[str] = frozenset()
         self.records: dict[str, PluginRecord] = {}
@@ -128,6 +138,11 @@ class _Discovery:
         self.blocked = frozenset(
             b.strip() for b in os.environ.get("CARGOHOLD_DISABLE_PLUGINS", "").split(",") if b.strip()
         )
+
+    def info(self, name: str) -> PluginInfo:
+        """Where an entry point (or core's own module) comes from, for messages and ``cargohold plugins``."""
+        record = self.records.get(name)
+        return PluginInfo(name, record.distribution, record.version) if record else PluginInfo(name, _CORE, __version__)
 
     def record(self, info: PluginInfo, reason: str, kind: str = "failed") -> None:
         """Keep the failure, warn about it, and raise it when plugin developers asked for strictness."""
@@ -141,7 +156,7 @@ class _Discovery:
 
     def load(self, record: PluginRecord) -> bool:
         """Import one entry point's module and register it, unless it is broken or incompatible."""
-        info = self.infos[record.entry_point]
+        info = self.info(record.entry_point)
         reason = None if record.known else _incompatibility(info, record.requires)
         if reason:
             self.record(info, reason, kind="is incompatible")
@@ -177,7 +192,7 @@ class _Discovery:
 
     def call(self, impl: Any) -> list[Any]:
         """Run one plugin's hook alone, so that its failure is its own."""
-        info = self.infos.get(impl.plugin_name) or PluginInfo(impl.plugin_name, _CORE, __version__)
+        info = self.info(impl.plugin_name)
         hook = impl.function.__name__
         try:
             result = impl.function()
@@ -198,7 +213,7 @@ class _Discovery:
 
     def flavors_of(self, name: str) -> list[type[Flavor]]:
         """The usable Flavor classes a registered plugin's hook returns; the unusable are recorded."""
-        info = self.infos.get(name) or PluginInfo(name, _CORE, __version__)
+        info = self.info(name)
         found = []
         for impl in self.manager.hook.cargohold_flavors.get_hookimpls():
             if impl.plugin_name != name:
@@ -217,8 +232,9 @@ class _Discovery:
         """Use what a known record says as it is, and import the plugins of the others."""
         for module in builtins:
             self.manager.register(module, name=module.__name__)
-        self.records = {r.entry_point: r for r in records if not {r.entry_point, r.distribution} & self.blocked}
-        self.infos = {n: PluginInfo(n, r.distribution, r.version) for n, r in self.records.items()}
+        if self.blocked:
+            records = [r for r in records if not {r.entry_point, r.distribution} & self.blocked]
+        self.records = {r.entry_point: r for r in records}
         live = [n for n, r in self.records.items() if not r.known and self.load(r)]
         given_types: dict[str, list[str]] = {}
         for impl in self.manager.hook.cargohold_component_types.get_hookimpls():
@@ -229,32 +245,19 @@ class _Discovery:
         claims: dict[FlavorKey, list[_Slot]] = {}
         for name, record in self.records.items():
             for ctype, flavor_name, description in record.flavors:
-                claims.setdefault((ctype, flavor_name), []).append(_Slot(self.infos[name], description))
-        given: dict[str, list[type[Flavor]]] = {}
-        for name in [m.__name__ for m in builtins] + live:
-            info = self.infos.get(name) or PluginInfo(name, _CORE, __version__)
-            given[name] = self.flavors_of(name)
-            for cls in given[name]:
-                claims.setdefault((cls.type, cls.name), []).append(_Slot(info, cls.description or "", cls()))
+                claims.setdefault((ctype, flavor_name), []).append(_Slot(name, description))
+        given = {name: self.flavors_of(name) for name in [m.__name__ for m in builtins] + live}
+        for name, classes in given.items():
+            for cls in classes:
+                claims.setdefault((cls.type, cls.name), []).append(_Slot(name, cls.description or "", cls()))
         slots = {key: claimants[0] for key, claimants in claims.items() if len(claimants) == 1}
         for key, claimants in claims.items():
             if len(claimants) > 1:
-                self.conflict(key, [s.info for s in claimants])
-        provided: dict[str, list[FlavorKey]] = {}
-        for key in sorted(slots):
-            provided.setdefault(slots[key].info.entry_point, []).append(key)
-        final = {
-            name: PluginInfo(
-                name, info.distribution, info.version, tuple(provided.get(name, ())), self.errors.get(name)
-            )
-            for name, info in self.infos.items()
-        }
-        for slot in slots.values():
-            slot.info = final.get(slot.info.entry_point, slot.info)
+                self.conflict(key, [self.info(s.entry_point) for s in claimants])
         self.learnt = [name for name in live if name not in self.errors]
         for name in self.learnt:
             self.learn(name, given_types.get(name, []), given[name])
-        return FlavorRegistry(slots, list(final.values()), self)
+        return FlavorRegistry(slots, self)
 
     def conflict(self, key: FlavorKey, claimants: list[PluginInfo]) -> None:
         """Record a name claimed twice against every claimant: nothing wins silently."""
@@ -270,8 +273,7 @@ class _Discovery:
     def learn(self, name: str, types: list[str], flavors: list[type[Flavor]]) -> None:
         """Turn a cleanly loaded plugin's record into a known one, stamped with the files it was read from."""
         modules = {self.records[name].module} | {cls.__module__ for cls in flavors}
-        self.records[name] = replace(
-            self.records[name],
+        self.records[name] = self.records[name]._replace(
             requires=(),  # checked already; a known record is never checked again
             known=True,
             types=tuple(types),
@@ -279,17 +281,18 @@ class _Discovery:
             files=_plugin_cache.stamps({getattr(sys.modules.get(m), "__file__", None) for m in modules}),
         )
 
-    def import_flavors(self, info: PluginInfo, slots: dict[FlavorKey, _Slot]) -> None:
+    def import_flavors(self, name: str, slots: dict[FlavorKey, _Slot]) -> None:
         """Import a known plugin on its first use and fill in its flavors; a plugin that changed is an error."""
-        name = info.entry_point
         loaded = self.manager.has_plugin(name) or self.load(self.records[name])
         flavors = {(cls.type, cls.name): cls for cls in self.flavors_of(name)} if loaded else {}
-        for key, slot in slots.items():
-            if slot.info is info and key in flavors:
+        mine = {key: slot for key, slot in slots.items() if slot.entry_point == name}
+        for key, slot in mine.items():
+            if key in flavors:
                 slot.flavor = flavors[key]()
-        stale = [f"{t} flavor {n!r}" for (t, n), slot in slots.items() if slot.info is info and slot.flavor is None]
+        stale = [f"{t} flavor {n!r}" for (t, n), slot in mine.items() if slot.flavor is None]
         if stale:
             _plugin_cache.clear()
+            info = self.info(name)
             raise PluginError(
                 distribution=info.distribution,
                 version=info.version,
