@@ -29,7 +29,7 @@ RESULTS = ROOT / "benchmarks" / "results"
 #: Local-file measures run here, so the disk under /tmp is not what gets measured.
 SCRATCH = "/dev/shm" if os.path.isdir("/dev/shm") else None
 
-Status = Literal["pass", "miss", "not available yet"]
+Status = Literal["pass", "miss", "not available yet", "info"]
 #: Local-file trials count this process's CPU time (user + system): on tmpfs that is all the work there
 #: is, and unlike wall time it does not count the moments another process held the CPU.
 cpu_time = time.process_time
@@ -76,6 +76,11 @@ def faster_by(measure: str, ours: float, baseline: float, ratio: float, at_least
     )
 
 
+def for_scale(measure: str, ours: float, baseline: float, ratio: float, note: str, unit: str = "ms") -> Figure:
+    """A figure shown beside a target's row to put it in proportion; it has no target of its own."""
+    return Figure(measure, _show(ours, unit), _show(baseline, unit), ratio, "-", "info", note)
+
+
 def missing(measure: str, target: str, why: str) -> Figure:
     """A row that cannot be measured yet; it never counts as a pass."""
     return Figure(measure, "-", "-", None, target, "not available yet", why)
@@ -100,7 +105,7 @@ class Result:
     @property
     def status(self) -> Status:
         """The worst row decides: one miss is a miss, and anything unmeasured is not a pass."""
-        statuses = {f.status for f in self.figures}
+        statuses = {f.status for f in self.figures} - {"info"}
         if "miss" in statuses:
             return "miss"
         if "not available yet" in statuses or not statuses:
