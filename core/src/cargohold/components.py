@@ -21,7 +21,7 @@ __all__ = [
 class _RedactedModel(BaseModel):
     """A frozen, strict model whose secret fields never show in repr or str."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     def __repr_args__(self) -> Any:
         fields = type(self).model_fields
