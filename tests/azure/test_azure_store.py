@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any
 
 import pytest
@@ -12,7 +12,7 @@ from azure.core.exceptions import HttpResponseError
 from azure.storage.blob import BlobServiceClient, ContainerSasPermissions, generate_container_sas
 
 from cargohold import fileio
-from cargohold.artifact_stores import FileStat, WalkItem
+from cargohold.artifact_stores import FileStat, ObjectInfo, WalkItem
 from cargohold_azure.flavor import AzureArtifactStoreFlavor
 from cargohold_azure.store import AzureArtifactStore
 from cargohold_testkit import ArtifactStoreTests, FlavorTests
@@ -76,6 +76,13 @@ class ThroughFileio:
 
     def size(self, path: str) -> int:
         return fileio.size(self.url(path))
+
+    def list_objects(self, path: str) -> list[ObjectInfo]:
+        """fileio has no bulk functions (transfer uses the store's own), so these go to the store itself."""
+        return self.store.list_objects(path)
+
+    def bulk_delete(self, paths: Iterable[str]) -> dict[str, OSError]:
+        return self.store.bulk_delete(paths)
 
 
 class TestAzureThroughFileio(ArtifactStoreTests):

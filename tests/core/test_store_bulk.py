@@ -1,25 +1,15 @@
-"""The bulk store methods over fsspec's memory filesystem: one ``find`` to list, one ``rm`` to delete."""
+"""The bulk store methods over fsspec's memory filesystem take one ``find`` to list and one ``rm`` to delete."""
 
 from __future__ import annotations
 
 import fsspec
 import pytest
-from bulk_checks import BulkStoreTests
 from memory_store import MemoryConfig, MemoryStore, fresh_root
 
 
 @pytest.fixture
 def store() -> MemoryStore:
     return MemoryStore(MemoryConfig(path=f"{fresh_root('bulk')}/root"))
-
-
-class TestMemoryBulk(BulkStoreTests):
-    @pytest.mark.xfail(
-        raises=FileNotFoundError,
-        reason="rename staging publishes with fs.mv, which reads 'file[12]' as a glob, so the file cannot be written",
-    )
-    def test_bulk_delete_of_a_name_with_glob_characters_deletes_only_it(self, store: MemoryStore) -> None:
-        super().test_bulk_delete_of_a_name_with_glob_characters_deletes_only_it(store)
 
 
 def test_list_objects_is_one_find(store: MemoryStore, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -10,12 +10,12 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any
 
 import pytest
 
-from cargohold import BaseArtifactStore, FileStat, fileio
+from cargohold import BaseArtifactStore, FileStat, ObjectInfo, fileio
 from cargohold_s3.flavor import S3ArtifactStoreFlavor
 from cargohold_s3.store import S3ArtifactStore
 from cargohold_testkit import ArtifactStoreTests, FlavorTests
@@ -86,6 +86,13 @@ class ThroughFileio(BaseArtifactStore):
 
     def size(self, path: str) -> int:
         return fileio.size(self._full(path))
+
+    def list_objects(self, path: str) -> list[ObjectInfo]:
+        """fileio has no bulk functions (transfer uses the store's own), so these go to the store itself."""
+        return self.mounted.list_objects(path)
+
+    def bulk_delete(self, paths: Iterable[str]) -> dict[str, OSError]:
+        return self.mounted.bulk_delete(paths)
 
 
 class TestS3ConformanceThroughFileio(ArtifactStoreTests):
