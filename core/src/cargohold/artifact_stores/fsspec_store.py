@@ -186,7 +186,10 @@ class FsspecArtifactStore(BaseArtifactStore):
                 raw.close()
                 if "x" in mode and fs.exists(fs_path):
                     raise FileExistsError(f"{fs_path!r} already exists")
-                fs.mv(temp, fs_path)
+                if _MAGIC.intersection(fs_path):  # fs.mv would read the names as glob patterns
+                    fs.cp_file(temp, fs_path)
+                else:
+                    fs.mv(temp, fs_path)
             finally:
                 if fs.exists(temp):
                     fs.rm_file(temp)
@@ -297,8 +300,9 @@ class FsspecArtifactStore(BaseArtifactStore):
         files = [
             name for name, info in fs.find(self._fs_path(parts), detail=True).items() if info["type"] != "directory"
         ]
-        if files:
-            fs.rm(files)
+        failures = self.bulk_delete(self._full(self._parts_of_fs_path(name)) for name in files)
+        if failures:
+            raise next(iter(failures.values()))
         if self.supports_empty_dirs and fs.exists(self._fs_path(parts)):
             fs.rm(self._fs_path(parts), recursive=True)
         fs.invalidate_cache()
