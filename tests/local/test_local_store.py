@@ -58,6 +58,38 @@ def test_a_symlink_inside_the_root_is_followed(store: LocalArtifactStore) -> Non
     assert Path(store.path, "real", "x.txt").read_text() == "via alias"
 
 
+def test_a_symlink_directly_in_the_root_that_leaves_it_is_refused(store: LocalArtifactStore, tmp_path: Path) -> None:
+    (tmp_path / "secret.txt").write_text("no")
+    (tmp_path / "outside").mkdir()
+    os.symlink(tmp_path / "secret.txt", os.path.join(store.path, "file-link"))
+    os.symlink(tmp_path / "outside", os.path.join(store.path, "folder-link"))
+    for mode in ("rb", "ab", "r+b"):
+        with pytest.raises(OutsideStoreError, match="symlink"):
+            store.open("file-link", mode)
+    with pytest.raises(OutsideStoreError, match="symlink"):
+        store.listdir("folder-link")
+    with store.open("file-link", "wb") as f:
+        f.write(b"in")
+    assert (tmp_path / "secret.txt").read_text() == "no"
+
+
+def test_a_symlink_directly_in_the_root_that_stays_inside_is_followed(store: LocalArtifactStore) -> None:
+    store.makedirs("real")
+    with store.open("real/x.txt", "w") as f:
+        f.write("x")
+    os.symlink("real", os.path.join(store.path, "folder-link"))
+    os.symlink("real/x.txt", os.path.join(store.path, "file-link"))
+    assert store.listdir("folder-link") == ["x.txt"]
+    with store.open("file-link") as f:
+        assert f.read() == "x"
+
+
+def test_opening_a_folder_to_read_names_it(store: LocalArtifactStore) -> None:
+    store.makedirs("d")
+    with pytest.raises(IsADirectoryError, match=r"root/d'"):
+        store.open("d", "rb")
+
+
 def test_an_absolute_path_elsewhere_is_refused(store: LocalArtifactStore, tmp_path: Path) -> None:
     with pytest.raises(OutsideStoreError, match="outside the artifact store root"):
         store.open(str(tmp_path / "elsewhere.txt"), "w")
