@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,6 +25,15 @@ def store(tmp_path: Path) -> LocalArtifactStore:
 
 class TestLocalConformance(ArtifactStoreTests):
     pass
+
+
+class TestLocalConformanceWithNamedStaging(ArtifactStoreTests):
+    """Where the kernel cannot name an unnamed file, writes go through a hidden temporary name instead."""
+
+    @pytest.fixture
+    def store(self, store: LocalArtifactStore) -> LocalArtifactStore:
+        store._unnamed = False
+        return store
 
 
 class TestLocalFlavor(FlavorTests):
@@ -88,6 +100,49 @@ def test_opening_a_folder_to_read_names_it(store: LocalArtifactStore) -> None:
     store.makedirs("d")
     with pytest.raises(IsADirectoryError, match=r"root/d'"):
         store.open("d", "rb")
+
+
+@pytest.fixture(params=["disk", "tmpfs"])
+def anywhere(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LocalArtifactStore]:
+    """A store on the test's disk, and one on tmpfs, where an unnamed file can still be made in a deleted folder."""
+    if request.param == "disk":
+        yield LocalArtifactStoreFlavor().build({"path": str(tmp_path / "root")}, name="t")
+        return
+    if not os.path.isdir("/dev/shm"):
+        pytest.skip("no tmpfs at /dev/shm")
+    where = tempfile.mkdtemp(dir="/dev/shm")
+    try:
+        yield LocalArtifactStoreFlavor().build({"path": os.path.join(where, "root")}, name="t")
+    finally:
+        shutil.rmtree(where)
+
+
+def test_a_write_open_while_the_root_is_deleted_and_made_again_lands_in_the_new_root(
+    anywhere: LocalArtifactStore,
+) -> None:
+    store = anywhere
+    with store.open("before.bin", "wb") as f:
+        f.write(b"1")
+    pending = store.open("pending.bin", "wb")
+    pending.write(b"2")
+    shutil.rmtree(store.path)
+    os.mkdir(store.path)
+    with store.open("after.bin", "wb") as f:
+        f.write(b"3")
+    pending.close()
+    assert sorted(os.listdir(store.path)) == ["after.bin", "pending.bin"]
+    with store.open("pending.bin", "rb") as f:
+        assert f.read() == b"2"
+
+
+def test_a_write_after_the_root_was_deleted_makes_it_again(anywhere: LocalArtifactStore) -> None:
+    store = anywhere
+    with store.open("before.bin", "wb") as f:
+        f.write(b"1")
+    shutil.rmtree(store.path)
+    with store.open("after.bin", "wb") as f:
+        f.write(b"2")
+    assert os.listdir(store.path) == ["after.bin"]
 
 
 def test_an_absolute_path_elsewhere_is_refused(store: LocalArtifactStore, tmp_path: Path) -> None:

@@ -114,7 +114,7 @@ class LocalArtifactStore(BaseArtifactStore):
         if _openat2 is None:
             return os.open(self._resolve(full), flags, 0o666)
         if self._root_fd < 0:
-            self._root_fd = os.open(self._root, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+            self._root_fd = _open_folder(self._root)
         relative = full[self._cut :] or "."
         if _SEP not in relative:  # os.open costs a microsecond less than openat2 through ctypes
             try:
@@ -126,9 +126,7 @@ class LocalArtifactStore(BaseArtifactStore):
 
     def _after_refusal(self, full: str, flags: int, err: int) -> int:
         """Why the open refused, turned into an error, or into a second try where one can succeed."""
-        if err == errno.ENOENT and os.fstat(self._root_fd).st_nlink == 0:
-            os.close(self._root_fd)  # the root was deleted and made again: reopen it
-            self._root_fd = -1
+        if self._reopen_replaced_root():  # ENOENT, or EPERM for O_TMPFILE on ext4: try the new root
             return self._open_beneath(full, flags)
         if err in (errno.EXDEV, errno.ELOOP, errno.ENOTDIR):  # ENOTDIR: O_NOFOLLOW met a symlink to a folder
             return os.open(self._resolve(full), flags, 0o666)
@@ -152,25 +150,10 @@ class LocalArtifactStore(BaseArtifactStore):
             "use a path under the root, or a store whose root contains it."
         )
 
-    def _stage(self, full: str, exclusive: bool) -> _StagedWriter:
-        """A writer whose file appears at ``full`` only when it is closed cleanly; missing parents are made.
-
-        Where the kernel and filesystem allow, the file has no name (``O_TMPFILE``) until ``linkat`` gives
-        it ``full``: a crash leaves nothing behind, and a new file costs one link instead of a create and a
-        rename. Elsewhere it is a hidden temporary file beside ``full``, renamed into place.
-        """
+    def _stage_carefully(self, full: str) -> tuple[int, str | None]:
+        """A staged file for ``full`` when ``open``'s quick way failed or is not known to work yet: make the
+        folder, learn what works. Its descriptor, and its temporary name (None for an unnamed file)."""
         head = full.rpartition(os.sep)[0] or os.sep
-        if self._unnamed:
-            try:
-                fd = self._open_beneath(head, _UNNAMED_FLAGS)
-            except OSError:
-                fd = -1  # a missing folder, or a filesystem without O_TMPFILE: the careful way below says which
-            if fd >= 0:
-                return _StagedWriter.on(fd, functools.partial(self._link, fd, full, exclusive), None)
-        return self._stage_carefully(full, exclusive, head)
-
-    def _stage_carefully(self, full: str, exclusive: bool, head: str) -> _StagedWriter:
-        """``_stage`` when its quick way failed or is not known to work yet: make the folder, learn what works."""
         if self._unnamed is not False:
             try:
                 fd = self._open_creating(head, _UNNAMED_FLAGS, head)
@@ -181,13 +164,10 @@ class LocalArtifactStore(BaseArtifactStore):
                 if self._unnamed is None:
                     self._unnamed = self._can_link(fd)
                 if self._unnamed:
-                    return _StagedWriter.on(fd, functools.partial(self._link, fd, full, exclusive), None)
+                    return fd, None
                 os.close(fd)
         tmp = _temporary_name(full)
-        fd = self._open_creating(tmp, _WRITE_FLAGS, head)
-        return _StagedWriter.on(
-            fd, functools.partial(_publish, tmp, full, exclusive), functools.partial(_unlink_quietly, tmp)
-        )
+        return self._open_creating(tmp, _WRITE_FLAGS, head), tmp
 
     def _open_creating(self, full: str, flags: int, folder: str) -> int:
         """``_open_beneath``, making ``folder`` (and its parents) first if it is missing."""
@@ -203,29 +183,45 @@ class LocalArtifactStore(BaseArtifactStore):
         Naming it ``.`` fails with EEXIST where linking is allowed and with ENOENT where it is not,
         and creates nothing either way.
         """
-        assert _linkat is not None
-        return _linkat(fd, b"", self._root_fd, b".", _AT_EMPTY_PATH) != 0 and ctypes.get_errno() == errno.EEXIST
+        return self._link_as(fd, ".") == errno.EEXIST
 
-    def _link(self, fd: int, full: str, exclusive: bool) -> None:
-        """Name a finished unnamed file ``full``; unless ``exclusive``, an existing file is replaced atomically."""
-        assert _linkat is not None
+    def _link_refused(self, fd: int, full: str, exclusive: bool) -> None:
+        """linkat could not name ``fd`` ``full``: a replaced root is reopened and the link tried again; unless
+        ``exclusive``, an existing file is replaced atomically; any other refusal is raised."""
+        err = ctypes.get_errno()  # linkat's, read before any other foreign call replaces it
         relative = full[self._cut :]
-        if _linkat(fd, b"", self._root_fd, relative.encode(_FS_ENCODING, _FS_ERRORS), _AT_EMPTY_PATH) == 0:
-            return
-        err = ctypes.get_errno()
-        if err != errno.EEXIST or exclusive:
+        if self._reopen_replaced_root():
+            err = self._link_as(fd, relative)
+        if err == errno.EEXIST and not exclusive:
+            # The name is taken: link under a temporary name, then rename over it, the one atomic replace.
+            tmp = _temporary_name(relative)
+            err = self._link_as(fd, tmp)
+            if not err:
+                try:
+                    os.replace(tmp, relative, src_dir_fd=self._root_fd, dst_dir_fd=self._root_fd)
+                except BaseException:
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(tmp, dir_fd=self._root_fd)
+                    raise
+        if err:
             raise OSError(err, os.strerror(err), full)
-        # The name is taken: link under a temporary name, then rename over it, the one atomic replace.
-        tmp = _temporary_name(relative)
-        if _linkat(fd, b"", self._root_fd, tmp.encode(_FS_ENCODING, _FS_ERRORS), _AT_EMPTY_PATH) != 0:
-            err = ctypes.get_errno()
-            raise OSError(err, os.strerror(err), full)
-        try:
-            os.replace(tmp, relative, src_dir_fd=self._root_fd, dst_dir_fd=self._root_fd)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp, dir_fd=self._root_fd)
-            raise
+
+    def _link_as(self, fd: int, relative: str) -> int:
+        """Name the unnamed file ``fd`` ``relative`` (a path under the root): 0, or why linkat refused."""
+        assert _linkat is not None
+        done = _linkat(fd, b"", self._root_fd, relative.encode(_FS_ENCODING, _FS_ERRORS), _AT_EMPTY_PATH) == 0
+        return 0 if done else ctypes.get_errno()
+
+    def _reopen_replaced_root(self) -> bool:
+        """Whether the root was deleted since its descriptor was opened; if so, the root (made again if need
+        be, as a store's root always exists) is opened again under the same number, which pending writers hold."""
+        if os.fstat(self._root_fd).st_nlink:
+            return False
+        os.makedirs(self._root, exist_ok=True)
+        fresh = _open_folder(self._root)
+        os.dup2(fresh, self._root_fd, inheritable=False)
+        os.close(fresh)
+        return True
 
     # -- the interface -----------------------------------------------------------------------------
 
@@ -242,19 +238,45 @@ class LocalArtifactStore(BaseArtifactStore):
             except BaseException:
                 os.close(fd)
                 raise
+        # A write is staged where the kernel and filesystem allow in an unnamed file (O_TMPFILE) that linkat names
+        # on a clean close: a crash leaves nothing behind, and a new file costs one link instead of a create and
+        # a rename. Elsewhere it is a hidden temporary file renamed into place. Written out here, not in a helper,
+        # as each Python call costs a fiftieth of a small write.
         exclusive = "x" in mode
         if exclusive and os.path.lexists(full):
             raise FileExistsError(f"{full!r} already exists")
-        writer = self._stage(full, exclusive)
+        relative = full[self._cut :]
+        fd = -1
+        if self._unnamed:
+            try:  # directly in the root, the root's own descriptor serves and needs no resolving
+                if _SEP in relative:
+                    fd = self._open_beneath(full.rpartition(_SEP)[0], _UNNAMED_FLAGS)
+                else:
+                    fd = os.open(".", _UNNAMED_FLAGS, 0o666, dir_fd=self._root_fd)
+            except OSError:
+                pass  # a missing folder, a deleted root, no O_TMPFILE: the careful way says which, and makes folders
+        tmp = None
+        if fd < 0:
+            fd, tmp = self._stage_carefully(full)
+        try:
+            writer = _StagedWriter(io.FileIO(fd, "wb"), _BUFFER)
+        except BaseException:
+            os.close(fd)
+            if tmp is not None:
+                _unlink_quietly(tmp)
+            raise
+        writer._store = self
+        writer._full = full
+        writer._exclusive = exclusive
+        writer._tmp = tmp
+        writer._link = (fd, b"", self._root_fd, relative.encode(_FS_ENCODING, _FS_ERRORS), _AT_EMPTY_PATH)
         return writer if encoding is None else _StagedText(writer, encoding)
 
     def copyfile(self, src: str, dst: str, overwrite: bool = False) -> None:
         source, target = self._resolve(src), self._resolve(dst)
         if os.path.isdir(source):
             raise IsADirectoryError(f"{source!r} is a directory; copy its files instead")
-        if not overwrite and os.path.lexists(target):
-            raise FileExistsError(f"{target!r} already exists")
-        with open(source, "rb") as fsrc, self._stage(target, exclusive=not overwrite) as fdst:
+        with open(source, "rb") as fsrc, self.open(target, "wb" if overwrite else "xb") as fdst:
             shutil.copyfileobj(fsrc, fdst, _COPY_CHUNK)
 
     def exists(self, path: str) -> bool:
@@ -334,50 +356,47 @@ class LocalArtifactStore(BaseArtifactStore):
 class _StagedWriter(io.BufferedWriter):
     """A new file's writer: ``close()`` or a clean ``with`` publishes it; an exception, ``abort()`` or
     dropping it unclosed discards it. A subclass of the builtin writer, not a wrapper, so that it
-    costs what the builtin costs."""
+    costs what the builtin costs; it keeps plain fields, not closures, which would cost a tenth of a small write."""
 
-    __slots__ = ("_discard", "_publish")
-    _publish: Callable[[], None]
-    _discard: Callable[[], None] | None
-
-    @classmethod
-    def on(cls, fd: int, publish: Callable[[], None], discard: Callable[[], None] | None) -> _StagedWriter:
-        """A writer on the staged file ``fd``; ``publish`` names it, ``discard`` removes what closing leaves."""
-        try:
-            writer = cls(io.FileIO(fd, "wb"), _BUFFER)
-        except BaseException:
-            os.close(fd)
-            if discard is not None:
-                discard()
-            raise
-        writer._publish = publish
-        writer._discard = discard
-        return writer
+    __slots__ = ("_exclusive", "_full", "_link", "_store", "_tmp")
+    _store: LocalArtifactStore
+    #: The final name, and whether an existing file there is kept (``x``) rather than replaced.
+    _full: str
+    _exclusive: bool
+    #: The hidden temporary name it is written under, or None for an unnamed (``O_TMPFILE``) file.
+    _tmp: str | None
+    #: linkat's arguments that give an unnamed file its final name.
+    _link: tuple[int, bytes, int, bytes, int]
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
-        if exc_type is None:
-            self.close()
-        else:
+        """A clean exit publishes, an exception discards. The work (linkat included) is here, not in ``close``
+        or a helper, as ``with`` is the usual way out and each Python call costs a fiftieth of a small write."""
+        if exc_type is not None:
             self.abort()
+        elif not self.closed:
+            try:
+                self.flush()
+                if self._tmp is not None:
+                    _publish(self._tmp, self._full, self._exclusive)
+                else:
+                    assert _linkat is not None
+                    if _linkat(*self._link):
+                        self._store._link_refused(self._link[0], self._full, self._exclusive)
+            except BaseException:
+                self.abort()
+                raise
+            io.BufferedWriter.close(self)
 
     def close(self) -> None:
         """Finish the write and make it visible under its final name."""
-        if self.closed:
-            return
-        try:
-            self.flush()
-            self._publish()
-        except BaseException:
-            self.abort()
-            raise
-        super().close()
+        self.__exit__(None, None, None)
 
     def abort(self) -> None:
         """Throw the write away; nothing appears under the final name."""
         if not self.closed:
             self.raw.close()
-            if self._discard is not None:
-                self._discard()
+            if self._tmp is not None:
+                _unlink_quietly(self._tmp)
 
     def __del__(self) -> None:
         if not self.closed:
@@ -428,6 +447,11 @@ def _plan(mode: str) -> tuple[int, bool, str | None]:
     if flags is None:
         raise ValueError(f"invalid mode {mode!r}; use r, w, x or a, with + and b or t as open() takes them")
     return flags, kind in ("w", "x"), None if "b" in mode else "utf-8"
+
+
+def _open_folder(path: str) -> int:
+    """A descriptor that stands for the folder ``path`` in ``*at`` calls, and opens nothing else."""
+    return os.open(path, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
 
 
 def _unlink_quietly(path: str) -> None:
