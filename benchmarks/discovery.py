@@ -6,7 +6,7 @@ import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 
-from harness import Paired, Result, alternate, child_env, for_scale, scratch, slower_by
+from harness import Paired, Result, alternate, for_scale, quiet_env, scratch, slower_by
 from venvs import CORE, LOCAL, flavor_source, make_venv, write_plugin
 
 MANY = 200
@@ -47,7 +47,7 @@ def p7() -> Result:
         ]
         few = make_venv(where / "few", CORE, LOCAL, *dists[: FEW - 1])
         many = make_venv(where / "many", CORE, LOCAL, *dists)
-        env = child_env(CARGOHOLD_HOME=str(where / "home"))
+        env = quiet_env(where / "home")
         warm = _rounds(many, few, env)
         cold = _rounds(many, few, {**env, "CARGOHOLD_NO_PLUGIN_CACHE": "1"})
     title = f"discovery with {MANY} plugin distributions, against {FEW}"

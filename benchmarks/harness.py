@@ -220,5 +220,5 @@ def child_env(**extra: str) -> dict[str, str]:
 
 
 def quiet_env(home: Path) -> dict[str, str]:
-    """The environment for CLI runs: a private, empty CARGOHOLD_HOME so no user registry is read or written."""
-    return child_env(CARGOHOLD_HOME=str(home))
+    """The environment for CLI runs: a private, empty CARGOHOLD_HOME and cache, so no user file is read or written."""
+    return child_env(CARGOHOLD_HOME=str(home), CARGOHOLD_CACHE_DIR=str(home / "cache"))

@@ -49,14 +49,14 @@ def probe(python: Path, use: str = "", **env: str) -> dict[str, object]:
     return data
 
 
-def cache_files(home: Path) -> list[Path]:
-    return sorted((home / "cache").glob("plugins-*.json"))
+def cache_files(cache: Path) -> list[Path]:
+    return sorted(cache.glob("plugins-*.json"))
 
 
-def test_a_warm_process_lists_flavors_without_importing_any_plugin(venv: Path, cargohold_home: Path) -> None:
+def test_a_warm_process_lists_flavors_without_importing_any_plugin(venv: Path, cargohold_cache: Path) -> None:
     cold = probe(venv)
     assert cold["imported_by_listing"] == ["alpha_plugin"]  # the first process imports to find out
-    assert len(cache_files(cargohold_home)) == 1
+    assert len(cache_files(cargohold_cache)) == 1
     warm = probe(venv, "alpha")
     assert warm["flavors"] == cold["flavors"] == ["alpha", "local"]
     assert warm["imported_by_listing"] == []
@@ -64,7 +64,7 @@ def test_a_warm_process_lists_flavors_without_importing_any_plugin(venv: Path, c
 
 
 def test_installing_and_uninstalling_a_plugin_is_seen_by_the_next_process(
-    venv: Path, plugins: Path, cargohold_home: Path
+    venv: Path, plugins: Path, cargohold_cache: Path
 ) -> None:
     assert probe(venv)["flavors"] == ["alpha", "local"]
     install(venv, plugins / "cargohold-gamma")
@@ -76,7 +76,7 @@ def test_installing_and_uninstalling_a_plugin_is_seen_by_the_next_process(
 
 
 def test_editing_an_editable_plugin_is_seen_by_the_next_process(
-    venv: Path, plugins: Path, cargohold_home: Path
+    venv: Path, plugins: Path, cargohold_cache: Path
 ) -> None:
     source = plugins / "cargohold-beta" / "beta_plugin" / "__init__.py"
     original = source.read_text()
@@ -92,7 +92,7 @@ def test_editing_an_editable_plugin_is_seen_by_the_next_process(
 
 
 def test_a_cached_failure_still_warns_and_its_plugin_is_tried_again(
-    venv: Path, plugins: Path, cargohold_home: Path
+    venv: Path, plugins: Path, cargohold_cache: Path
 ) -> None:
     broken = write_plugin(plugins, "cargohold-broken", "broken_plugin", "raise ImportError('needs libfoo')\n")
     install(venv, broken)
@@ -107,10 +107,10 @@ def test_a_cached_failure_still_warns_and_its_plugin_is_tried_again(
 
 
 def test_a_plugin_that_changed_unseen_is_one_clear_error_and_the_cache_is_cleared(
-    venv: Path, cargohold_home: Path
+    venv: Path, cargohold_cache: Path
 ) -> None:
     probe(venv)
-    (cache,) = cache_files(cargohold_home)
+    (cache,) = cache_files(cargohold_cache)
     data = json.loads(cache.read_text())
     for record in data[1]:
         record[7] = [[t, "ghost" if n == "alpha" else n, d] for t, n, d in record[7]]
@@ -125,22 +125,23 @@ def test_a_plugin_that_changed_unseen_is_one_clear_error_and_the_cache_is_cleare
         "flavor 'ghost' it gave when cargohold last looked; run the command again (what discovery cached has "
         "been cleared)"
     ]
-    assert cache_files(cargohold_home) == []
+    assert cache_files(cargohold_cache) == []
     assert probe(venv)["flavors"] == ["alpha", "local"]
 
 
-def test_a_cache_that_cannot_be_written_changes_nothing(venv: Path, cargohold_home: Path) -> None:
-    (cargohold_home / "cache").write_text("a file where the cache folder would go")
+def test_a_cache_that_cannot_be_written_changes_nothing(venv: Path, cargohold_cache: Path) -> None:
+    cargohold_cache.rmdir()
+    cargohold_cache.write_text("a file where the cache folder would go")
     assert probe(venv, "alpha")["used"] == "alpha_plugin"
     assert probe(venv)["imported_by_listing"] == ["alpha_plugin"]
 
 
-def test_the_cache_can_be_turned_off(venv: Path, cargohold_home: Path) -> None:
+def test_the_cache_can_be_turned_off(venv: Path, cargohold_cache: Path) -> None:
     for _ in range(2):
         assert probe(venv, CARGOHOLD_NO_PLUGIN_CACHE="1")["imported_by_listing"] == ["alpha_plugin"]
-    assert cache_files(cargohold_home) == []
+    assert cache_files(cargohold_cache) == []
 
 
-def test_strict_mode_always_discovers_afresh(venv: Path, cargohold_home: Path) -> None:
+def test_strict_mode_always_discovers_afresh(venv: Path, cargohold_cache: Path) -> None:
     probe(venv)
     assert probe(venv, CARGOHOLD_STRICT_PLUGINS="1")["imported_by_listing"] == ["alpha_plugin"]

@@ -1,4 +1,4 @@
-"""With every flavor installed, listing and describing flavors import no heavy library and touch nothing."""
+"""With every flavor installed, listing and describing flavors import no heavy library and touch nothing but a cache."""
 
 from __future__ import annotations
 
@@ -28,15 +28,17 @@ print(json.dumps(sorted(m for m in {heavy} + ("rich",) if m in sys.modules)), fi
 """
 
 
-def test_listing_and_describing_import_no_heavy_library_and_write_nothing(tmp_path: Path) -> None:
-    home = tmp_path / "home"
-    result = subprocess.run(
-        [sys.executable, "-c", LISTING.format(heavy=HEAVY)],
-        capture_output=True,
-        text=True,
-        env={"CARGOHOLD_HOME": str(home), "PATH": "/usr/bin:/bin"},
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    assert json.loads(result.stderr.splitlines()[-1]) == []
-    assert not home.exists()
+def test_listing_and_describing_import_no_heavy_library_and_write_nothing_but_the_cache(tmp_path: Path) -> None:
+    home, cache = tmp_path / "home", tmp_path / "cache"
+    for _ in range(2):  # the first run finds the plugins by importing them, the second from the cache
+        result = subprocess.run(
+            [sys.executable, "-c", LISTING.format(heavy=HEAVY)],
+            capture_output=True,
+            text=True,
+            env={"CARGOHOLD_HOME": str(home), "CARGOHOLD_CACHE_DIR": str(cache), "PATH": "/usr/bin:/bin"},
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stderr.splitlines()[-1]) == []
+        assert not home.exists()
+        assert [p.name.startswith("plugins-") for p in cache.iterdir()] == [True]

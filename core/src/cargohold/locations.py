@@ -1,4 +1,4 @@
-"""Where cargohold keeps its files: ``CARGOHOLD_HOME`` if set, else the platform's user folders."""
+"""Where cargohold keeps its files: the folders named by environment variables, else the platform's user folders."""
 
 from __future__ import annotations
 
@@ -19,9 +19,13 @@ def home() -> Path:
 
 
 def cache_dir() -> Path:
-    """Files cargohold can always rebuild (what discovery found); inside ``CARGOHOLD_HOME`` when that is set."""
-    if os.environ.get("CARGOHOLD_HOME"):
-        return home() / "cache"
+    """Files cargohold can always rebuild (what discovery found): ``CARGOHOLD_CACHE_DIR`` or the user cache folder.
+
+    Never inside ``CARGOHOLD_HOME``, so listing flavors leaves a user's data folder untouched.
+    """
+    configured = os.environ.get("CARGOHOLD_CACHE_DIR")
+    if configured:
+        return Path(configured).expanduser().absolute()
     import platformdirs
 
     return platformdirs.user_cache_path("cargohold", appauthor=False)
