@@ -7,8 +7,10 @@ registered store, a URL, or a local path. How each file moves:
 - small files (up to :data:`SMALL_FILE` bytes) whose source or destination is an async fsspec
   filesystem, as one coroutine each on fsspec's event loop, ``jobs`` at a time: one request
   per file on the remote side (``_cat_file`` / ``_pipe_file``), the local side through the store;
-- everything else by a pool of ``jobs`` threads that stream :data:`CHUNK_SIZE` chunks from the
-  source's ``open`` into the destination's ``open``, so memory stays flat however big the file.
+- everything else by a pool of ``jobs`` threads, each reading the source's ``open`` as its destination
+  takes it: an fsspec store's ``upload`` sends the bytes as they are read (in parts, or in one request
+  of the listed size), any other store gets :data:`CHUNK_SIZE` chunks written into its ``open``; memory
+  stays flat however big the file.
 
 Every write is a staged write of the destination store (or a single-request upload), so a
 transfer that fails or is killed leaves nothing under the final name; rerun :func:`sync` to finish.
@@ -20,11 +22,13 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import math
+import shutil
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
+from cargohold.artifact_stores._staged import READ_SIZE
 from cargohold.artifact_stores.base import BaseArtifactStore, ObjectInfo
 from cargohold.exceptions import CargoholdError
 from cargohold.targets import Location, relative, resolve, same_store, segments
@@ -49,7 +53,7 @@ __all__ = [
 #: Files moved at once when the caller does not say: transfers wait on the network, not the CPU.
 DEFAULT_JOBS = 16
 #: Bytes read and written at a time when a file is streamed.
-CHUNK_SIZE = 4 << 20
+CHUNK_SIZE = READ_SIZE
 #: Files up to this size move in one request each on async filesystems (held whole in memory meanwhile).
 SMALL_FILE = 4 << 20
 #: Files deleted per call of a store's ``bulk_delete`` (S3 takes a thousand keys a request).
@@ -423,21 +427,40 @@ def _copy_one(job: _Copy, overwrite: bool, stop: threading.Event, recorder: _Rec
             job.source.copyfile(job.item.path, target.path, overwrite)
             recorder.progress.advance(job.item.size)
         else:
-            with (
-                job.source.open(job.item.path, "rb") as reader,
-                target.store.open(target.path, "wb" if overwrite else "xb") as writer,
-            ):
-                while chunk := reader.read(CHUNK_SIZE):
-                    if stop.is_set():
-                        break
-                    writer.write(chunk)
-                    recorder.progress.advance(len(chunk))
-                if stop.is_set():  # checked after the last read too: a cut-off source must not publish
-                    raise InterruptedError("the transfer was interrupted")
+            with job.source.open(job.item.path, "rb") as reader:
+                _write(target, _Feed(reader, stop, recorder.progress), job.item.size, overwrite)
     except Exception as exc:  # one file's failure, whatever it is, is reported and the others go on
         recorder.failed(job.item.path, exc)
         return
     recorder.copied(job)
+
+
+class _Feed:
+    """A source file as its destination reads it: progress is told, and a stopped transfer stops the read."""
+
+    def __init__(self, reader: IO[bytes], stop: threading.Event, progress: Progress) -> None:
+        self._reader = reader
+        self._stop = stop
+        self._progress = progress
+
+    def read(self, size: int = -1, /) -> bytes:
+        # Checked before every read, the one that finds the end too: a cut-off source never publishes.
+        if self._stop.is_set():
+            raise InterruptedError("the transfer was interrupted")
+        data = self._reader.read(size)
+        self._progress.advance(len(data))
+        return data
+
+
+def _write(target: Location, feed: _Feed, size: int, overwrite: bool) -> None:
+    """Write ``feed`` to ``target``: an fsspec store sends it as it is read, any other through a staged ``open``."""
+    from cargohold.artifact_stores.fsspec_store import FsspecArtifactStore
+
+    if isinstance(target.store, FsspecArtifactStore):
+        target.store.upload(feed, target.path, size, overwrite)
+        return
+    with target.store.open(target.path, "wb" if overwrite else "xb") as writer:
+        shutil.copyfileobj(feed, writer, CHUNK_SIZE)
 
 
 def _async_pair(job: _Copy) -> tuple[AbstractFileSystem | None, AbstractFileSystem | None] | None:

@@ -1,11 +1,31 @@
-"""Staged writes: a file handle that publishes under its final name only when closed cleanly."""
+"""Staged writes: nothing shows under a file's final name before the whole of it has arrived.
+
+``StagedFile`` wraps a handle that publishes on close. ``PartUpload`` and ``SizedStream`` send what a
+reader holds straight to a service as it is read (in worker threads, so the event loop never waits
+on a disk or on another store), holding a few parts in memory however big the file.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+import abc
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
-__all__ = ["StagedFile"]
+__all__ = ["READ_SIZE", "PartUpload", "Reader", "SizedStream", "StagedFile"]
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+#: Bytes read from a source at a time while it is streamed.
+READ_SIZE = 4 << 20
+
+
+class Reader(Protocol):
+    """What an upload reads from: a binary file open for reading, or anything with its ``read``."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
 
 
 class StagedFile:
@@ -49,3 +69,132 @@ class StagedFile:
         # A handle dropped without close() was never finished: discard rather than publish.
         if not getattr(self, "_done", True):
             self.abort()
+
+
+def _read_fully(reader: Reader, size: int) -> bytes:
+    """``size`` bytes of ``reader``, fewer only at its end (a pipe may hand out less per read)."""
+    data = reader.read(size)
+    if len(data) == size or not data:
+        return data
+    pieces = [data]
+    missing = size - len(data)
+    while missing and (more := reader.read(missing)):
+        pieces.append(more)
+        missing -= len(more)
+    return b"".join(pieces)
+
+
+async def _read(reader: Reader, size: int) -> bytes:
+    """``_read_fully`` in a worker thread: a read may block, or be another store's, which needs the loop."""
+    return await asyncio.to_thread(_read_fully, reader, size)
+
+
+class PartUpload(abc.ABC, Generic[T]):
+    """An upload in parts that the service joins on request (S3's multipart uploads, Azure's block lists).
+
+    A subclass says how each request is made; ``send`` reads the parts and sends them ``concurrency``
+    at a time, so memory holds ``concurrency + 1`` parts. A source that fits in one part goes up in one
+    request. Nothing is published before ``finish``; any failure, the reader's included, aborts the upload.
+    Parts are ``part_size`` bytes, or larger when the ``size`` the source was listed with needs more
+    than ``max_parts`` of them.
+    """
+
+    #: The most parts the service joins into one file.
+    max_parts: ClassVar[int]
+
+    def __init__(self, size: int, part_size: int, concurrency: int) -> None:
+        self.part_size = max(part_size, -(-size // self.max_parts))
+        self.concurrency = concurrency
+
+    @abc.abstractmethod
+    async def whole(self, data: bytes) -> None:
+        """Publish a file that fits in one part, in one request."""
+
+    @abc.abstractmethod
+    async def start(self) -> None:
+        """Begin an upload in parts."""
+
+    @abc.abstractmethod
+    async def part(self, number: int, data: bytes) -> T:
+        """Send part ``number`` (counted from 1); what it returns is handed to ``finish``, in order."""
+
+    @abc.abstractmethod
+    async def finish(self, parts: list[T]) -> None:
+        """Publish the file made of ``parts``."""
+
+    @abc.abstractmethod
+    async def abort(self) -> None:
+        """Drop the parts sent so far."""
+
+    async def send(self, reader: Reader) -> None:
+        """Upload everything ``reader`` holds."""
+        first = await _read(reader, self.part_size)
+        if len(first) < self.part_size:
+            await self.whole(first)
+            return
+        await self.start()
+        try:
+            await self.finish(await self._parts(reader, first))
+        except BaseException:
+            try:
+                await self.abort()
+            except Exception as exc:  # the failure that got here matters more; the service expires parts
+                logger.warning("Could not abort an upload in parts (%s); the service will expire its parts.", exc)
+            raise
+
+    async def _parts(self, reader: Reader, first: bytes) -> list[T]:
+        gate = asyncio.Semaphore(self.concurrency)
+        failed = asyncio.Event()
+        sending: list[asyncio.Task[T]] = []
+
+        async def one(number: int, data: bytes) -> T:
+            try:
+                return await self.part(number, data)
+            except BaseException:
+                failed.set()  # stops the reading: gather below raises the failure
+                raise
+            finally:
+                gate.release()
+
+        data = first
+        try:
+            while data:
+                await gate.acquire()
+                if failed.is_set():
+                    break
+                sending.append(asyncio.ensure_future(one(len(sending) + 1, data)))
+                data = await _read(reader, self.part_size)
+            return list(await asyncio.gather(*sending))
+        except BaseException:
+            for task in sending:
+                task.cancel()
+            await asyncio.gather(*sending, return_exceptions=True)
+            raise
+
+
+class SizedStream:
+    """Exactly ``size`` bytes of ``reader`` as a request body, read in a worker thread a chunk at a time.
+
+    A reader that holds fewer or more bytes (the file changed since it was listed) ends the body with
+    an ``OSError``, kept in ``error`` so the caller can raise it rather than the HTTP library's wrapper.
+    """
+
+    def __init__(self, reader: Reader, size: int) -> None:
+        self._reader = reader
+        self.size = size
+        self.error: BaseException | None = None
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        try:
+            left = self.size
+            while left:
+                data = await _read(self._reader, min(READ_SIZE, left))
+                if not data:
+                    raise OSError(f"the source ended {left} bytes short of the {self.size} it was listed with")
+                left -= len(data)
+                yield data
+            if await _read(self._reader, 1):
+                raise OSError(f"the source grew past the {self.size} bytes it was listed with while it was read")
+        except BaseException as exc:
+            self.error = exc
+            raise
