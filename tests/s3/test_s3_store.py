@@ -4,6 +4,7 @@ flavor checks, and what only S3 has: create-only writes, bounded failures, crede
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import re
 import socket
@@ -14,6 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any
 
 import pytest
+from upload_checks import Failing, UploadTests
 
 from cargohold import BaseArtifactStore, FileStat, ObjectInfo, fileio
 from cargohold_s3.flavor import S3ArtifactStoreFlavor
@@ -393,3 +395,26 @@ def test_what_another_writer_adds_is_seen_at_once(make_store: Callable[..., S3Ar
     assert reader.listdir("d") == ["one.txt", "two.txt"]  # no listing cache hides the second file
     writer.remove("d/one.txt")
     assert not reader.exists("d/one.txt")
+
+
+# -- upload: a stream sent in parts as it is read ---------------------------------------------------
+
+
+class TestS3Upload(UploadTests):
+    pass
+
+
+def test_a_failed_upload_aborts_its_parts(store: S3ArtifactStore, uploads: Callable[..., list[str]]) -> None:
+    data = os.urandom(3 * PART)
+    with pytest.raises(ConnectionError):
+        store.upload(Failing(data, after=2 * PART), "big.bin", len(data))
+    assert uploads(store) == []
+
+
+def test_a_refused_create_only_upload_aborts_its_parts(
+    store: S3ArtifactStore, uploads: Callable[..., list[str]]
+) -> None:
+    store.upload(io.BytesIO(b"old"), "big.bin", 3)
+    with pytest.raises(FileExistsError):
+        store.upload(io.BytesIO(os.urandom(3 * PART)), "big.bin", 3 * PART, overwrite=False)
+    assert uploads(store) == []

@@ -15,7 +15,7 @@ from botocore import exceptions as boto
 from fsspec.asyn import sync_wrapper
 from s3fs import S3FileSystem
 
-from cargohold.artifact_stores.fsspec_store import FsspecArtifactStore
+from cargohold.artifact_stores.fsspec_store import FsspecArtifactStore, PartUpload, Reader
 from cargohold_s3.flavor import S3ArtifactStoreConfig, S3ArtifactStoreSettings
 
 __all__ = ["S3ArtifactStore", "standard_error"]
@@ -108,6 +108,46 @@ class _S3FileSystem(S3FileSystem):  # type: ignore[misc]  # s3fs ships no type h
     call_s3 = sync_wrapper(_call_s3)
 
 
+class _MultipartUpload(PartUpload[dict[str, Any]]):
+    """An S3 multipart upload, or one PutObject for a source that fits in a part; create-only sends If-None-Match."""
+
+    max_parts = 10_000
+
+    def __init__(self, store: S3ArtifactStore, fs_path: str, create_only: bool, size: int) -> None:
+        super().__init__(size, store.upload_part_size, store.upload_concurrency)
+        fs = cast(_S3FileSystem, store.filesystem)
+        bucket, key, _ = fs.split_path(fs_path)
+        self._fs = fs
+        self._object = {"Bucket": bucket, "Key": key}
+        self._match = {"IfNoneMatch": "*"} if create_only else {}
+        self._upload_id = ""
+
+    async def whole(self, data: bytes) -> None:
+        await self._fs._call_s3("put_object", Body=data, **self._object, **self._match)
+
+    async def start(self) -> None:
+        started = await self._fs._call_s3("create_multipart_upload", **self._object)
+        self._upload_id = started["UploadId"]
+
+    async def part(self, number: int, data: bytes) -> dict[str, Any]:
+        sent = await self._fs._call_s3(
+            "upload_part", PartNumber=number, UploadId=self._upload_id, Body=data, **self._object
+        )
+        return {"PartNumber": number, "ETag": sent["ETag"]}
+
+    async def finish(self, parts: list[dict[str, Any]]) -> None:
+        await self._fs._call_s3(
+            "complete_multipart_upload",
+            UploadId=self._upload_id,
+            MultipartUpload={"Parts": parts},
+            **self._object,
+            **self._match,
+        )
+
+    async def abort(self) -> None:
+        await self._fs._call_s3("abort_multipart_upload", UploadId=self._upload_id, **self._object)
+
+
 class S3ArtifactStore(FsspecArtifactStore):
     """The artifact store interface over an S3 bucket; capabilities and fallbacks are in the plugin's README."""
 
@@ -189,3 +229,7 @@ class S3ArtifactStore(FsspecArtifactStore):
                 raise
 
         return raw, publish, abort
+
+    def _upload(self, fs_path: str, reader: Reader, size: int, mode: str) -> None:
+        """A multipart upload whose parts go up while the next are read."""
+        self._run(_MultipartUpload(self, fs_path, "x" in mode, size).send(reader))
