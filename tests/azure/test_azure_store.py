@@ -10,6 +10,7 @@ from typing import IO, Any
 import pytest
 from azure.core.exceptions import HttpResponseError
 from azure.storage.blob import BlobServiceClient, ContainerSasPermissions, generate_container_sas
+from upload_checks import UploadTests
 
 from cargohold import fileio
 from cargohold.artifact_stores import FileStat, ObjectInfo, WalkItem
@@ -296,3 +297,10 @@ def test_exclusive_writers_racing_past_the_open_check_have_one_winner(store: Azu
     assert len(outcomes) == writers
     assert len(winners) == 1
     assert _read(store, "race.bin") == f"writer {winners[0]}".encode()
+
+
+# -- upload: blocks staged as they are read, then one commit -----------------------------------------
+
+
+class TestAzureUpload(UploadTests):
+    pass
