@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from upload_checks import PART, UploadTests
 
 from cargohold import InvalidConfigError, fileio
 from cargohold_gcs.flavor import GCSArtifactStoreConfig, GCSArtifactStoreFlavor
@@ -378,3 +379,30 @@ def test_fileio_routes_full_urls_to_the_store(mounted: GCSArtifactStore) -> None
     fileio.rmtree(f"{root}/runs")
     assert fileio.listdir(root) == ["best"]
     assert _read(mounted, "best/model.bin") == b"weights"
+
+
+# -- upload: one streamed request of the listed size -------------------------------------------------
+
+
+class TestGCSUpload(UploadTests):
+    in_parts = False
+
+
+@pytest.mark.parametrize("listed", [PART - 1, PART + 1])
+def test_a_source_that_differs_from_its_listing_fails_and_leaves_nothing(store: GCSArtifactStore, listed: int) -> None:
+    with pytest.raises(OSError, match="listed with"):
+        store.upload(io.BytesIO(bytes(PART)), "f.bin", listed)
+    assert not store.exists("f.bin")
+
+
+def test_a_source_listed_as_empty_goes_through_open_whole(store: GCSArtifactStore) -> None:
+    """A pipe lists as empty and holds whatever comes down it."""
+    data = bytes(range(256)) * 40_000
+    store.upload(io.BytesIO(data), "f.bin", 0)
+    assert _read(store, "f.bin") == data
+
+
+def test_a_refused_create_only_upload_names_the_object(store: GCSArtifactStore) -> None:
+    store.upload(io.BytesIO(b"old"), "f.bin", 3)
+    with pytest.raises(FileExistsError, match=r"f\.bin' already exists"):
+        store.upload(io.BytesIO(b"new"), "f.bin", 3, overwrite=False)
