@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import ctypes
 import datetime
 import shutil
 import sys
@@ -28,6 +29,8 @@ __all__ = ["fs"]
 F = TypeVar("F", bound=Callable[..., Any])
 #: A transfer that finishes sooner than this never shows a progress bar.
 _BAR_DELAY = 0.25
+#: glibc's mallopt parameter for the size from which buffers are mapped from the kernel.
+_M_MMAP_THRESHOLD = -3
 
 
 class _FsGroup(click.Group):
@@ -208,6 +211,7 @@ def cp(sources: tuple[str, ...], destination: str, recursive: bool, no_clobber: 
     """
     from cargohold import transfer
 
+    _give_back_big_buffers()
     with _progress(quiet) as progress:
         started = time.monotonic()
         result = transfer.copy(
@@ -226,6 +230,7 @@ def mv(sources: tuple[str, ...], destination: str, no_clobber: bool, jobs: int, 
     """Move files and directories: a rename within a store that can, else copy, then delete each source file."""
     from cargohold import transfer
 
+    _give_back_big_buffers()
     with _progress(quiet) as progress:
         started = time.monotonic()
         result = transfer.move(
@@ -260,10 +265,22 @@ def sync(source: str, destination: str, delete: bool, dry_run: bool, jobs: int, 
     """Copy what is new or changed in SOURCE to DESTINATION (size, etag and mtime compared); reruns finish the job."""
     from cargohold import transfer
 
+    _give_back_big_buffers()
     with _progress(quiet or dry_run) as progress:
         started = time.monotonic()
         result = transfer.sync(source, destination, delete=delete, dry_run=dry_run, jobs=jobs, progress=progress)
     _report(result, "Synced", quiet, started)
+
+
+def _give_back_big_buffers() -> None:
+    """Have glibc map buffers of 1 MiB and more from the kernel and unmap them when freed.
+
+    By default glibc raises that threshold once such a buffer is freed, so the parts of an upload come
+    from per-thread heaps that keep their memory: a copy's peak RSS would then be twice what it ever held.
+    Other C libraries have no such setting, or no such habit.
+    """
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None).mallopt(_M_MMAP_THRESHOLD, 1 << 20)
 
 
 # -- progress and summary --------------------------------------------------------------------------
