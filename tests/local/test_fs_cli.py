@@ -292,6 +292,16 @@ def test_a_killed_copy_leaves_nothing_under_the_final_name_and_a_rerun_completes
     assert (default_root / "big.bin").read_bytes() == data
 
 
+@pytest.fixture
+def ctrl_c_armed() -> Iterator[None]:
+    """Children start with Ctrl-C's default action, as in a terminal, even when this run was started as
+    a background job: a shell without job control starts those with SIGINT ignored, and so would they."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # exec resets a handler to default
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+@pytest.mark.usefixtures("ctrl_c_armed")
 def test_ctrl_c_stops_a_copy_and_throws_its_staged_write_away(fifo: Path, default_root: Path) -> None:
     copying = subprocess.Popen([*CLI, "fs", "cp", "-q", str(fifo), ":big.bin"], stderr=subprocess.PIPE, text=True)
     writer = os.open(fifo, os.O_WRONLY)
