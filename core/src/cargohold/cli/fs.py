@@ -273,14 +273,16 @@ def sync(source: str, destination: str, delete: bool, dry_run: bool, jobs: int, 
 
 
 def _give_back_big_buffers() -> None:
-    """Have glibc map buffers of 1 MiB and more from the kernel and unmap them when freed.
+    """Fix glibc's mmap threshold at its ceiling, so freed upload parts go back to the kernel.
 
-    By default glibc raises that threshold once such a buffer is freed, so the parts of an upload come
-    from per-thread heaps that keep their memory: a copy's peak RSS would then be twice what it ever held.
+    By default glibc raises the threshold, and twice that its heap trim threshold, each time a big
+    buffer is freed, so every worker thread's heap keeps its parts' memory: peak RSS grew well past what
+    the copy ever held. A fixed threshold keeps the trim threshold small; parts still come from the heap
+    (an mmap per part would cost a page fault per 4 KiB: 1 MiB made a 200 MB upload 20% slower).
     Other C libraries have no such setting, or no such habit.
     """
     with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None).mallopt(_M_MMAP_THRESHOLD, 1 << 20)
+        ctypes.CDLL(None).mallopt(_M_MMAP_THRESHOLD, 32 << 20)
 
 
 # -- progress and summary --------------------------------------------------------------------------
