@@ -385,7 +385,7 @@ class Client:
             tx.delete_stack(record.id)
 
     def activate_stack(self, name: str) -> StackRecord:
-        """Make a stack the active one; processes that start afterwards use it."""
+        """Make a stack the active one: ``cargohold.fileio`` uses it from its next call, here and in new processes."""
         with self.registry.write() as tx:
             tx.set_active_stack(tx.stack(name).id)
             return tx.stack(name)

@@ -50,6 +50,7 @@ _lock = threading.Lock()
 _routes: list[_Route] = []  # explicitly mounted, longest root first
 _adhoc: list[_Route] = []  # built on demand for paths no mounted store contains
 _stack_loaded = False
+_active: BaseArtifactStore | None = None  # the active stack's store, while it is among the routes
 
 
 def _route_of(store: BaseArtifactStore) -> _Route:
@@ -59,10 +60,18 @@ def _route_of(store: BaseArtifactStore) -> _Route:
 
 def mount(store: BaseArtifactStore) -> None:
     """Route paths under ``store``'s root to it; a store mounted at the same root is replaced."""
+    _add_route(store, replace=True)
+
+
+def _add_route(store: BaseArtifactStore, replace: bool) -> bool:
+    """Route to ``store`` unless a store is mounted at its root and ``replace`` is false; say whether it was."""
     route = _route_of(store)
     with _lock:
-        _routes[:] = [r for r in _routes if not (r[1] == route[1] and r[0] & route[0])] + [route]
-        _routes.sort(key=lambda r: len(r[1]), reverse=True)
+        kept = [r for r in _routes if not (r[1] == route[1] and r[0] & route[0])]
+        if len(kept) < len(_routes) and not replace:
+            return False
+        _routes[:] = sorted([*kept, route], key=lambda r: len(r[1]), reverse=True)
+    return True
 
 
 def unmount(store: BaseArtifactStore) -> None:
@@ -78,17 +87,21 @@ def mounted() -> list[BaseArtifactStore]:
 
 
 def _load_active_stack() -> None:
-    """Mount the active stack's store the first time anything is routed.
+    """Mount the active stack's store the first time anything is routed, and again after this process
+    changed the registry; a store mounted by hand at the same root keeps its place.
 
     Nothing here makes fileio unusable: a store that cannot be built (a missing library or secret)
     is mounted as a stand-in that raises the reason when a path under it is used, and a registry
     that cannot be read is skipped with a warning.
     """
-    global _stack_loaded
+    global _stack_loaded, _active
     if _stack_loaded:
         return
     _stack_loaded = True
     from cargohold.client import Client
+    from cargohold.registry import after_commit
+
+    after_commit(_forget_active_stack)
 
     try:
         stack = Client().active_stack
@@ -104,7 +117,17 @@ def _load_active_stack() -> None:
             warnings.warn(f"The active stack's artifact store is not used by cargohold.fileio: {exc}", stacklevel=4)
             return
         store = _UnavailableStore(component, path, exc)
-    mount(store)
+    if _add_route(store, replace=False):
+        _active = store
+
+
+def _forget_active_stack() -> None:
+    """Unmount the active stack's store; the next call reads the registry again."""
+    global _stack_loaded, _active
+    if _active is not None:
+        unmount(_active)
+    _active = None
+    _stack_loaded = False
 
 
 class _UnavailableStore(BaseArtifactStore):

@@ -9,7 +9,7 @@ Callers open a transaction and use its typed queries::
 from __future__ import annotations
 
 from cargohold.registry._records import ComponentRecord, FlavorRecord, SecretRecord, StackRecord
-from cargohold.registry._registry import DEFAULT_STACK, DefaultStore, Registry
+from cargohold.registry._registry import DEFAULT_STACK, DefaultStore, Registry, after_commit
 from cargohold.registry._schema import SCHEMA_VERSION
 from cargohold.registry._transaction import Transaction, check_name
 
@@ -23,5 +23,6 @@ __all__ = [
     "SecretRecord",
     "StackRecord",
     "Transaction",
+    "after_commit",
     "check_name",
 ]

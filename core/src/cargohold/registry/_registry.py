@@ -15,7 +15,7 @@ from cargohold.exceptions import RegistryError
 from cargohold.registry._schema import SCHEMA_VERSION, migrate, schema_version
 from cargohold.registry._transaction import Transaction
 
-__all__ = ["BUSY_TIMEOUT_SECONDS", "DEFAULT_STACK", "DefaultStore", "Registry"]
+__all__ = ["BUSY_TIMEOUT_SECONDS", "DEFAULT_STACK", "DefaultStore", "Registry", "after_commit"]
 
 #: The stack (and its artifact store) a new registry starts with.
 DEFAULT_STACK = "default"
@@ -23,6 +23,18 @@ DEFAULT_STACK = "default"
 BUSY_TIMEOUT_SECONDS = 60.0
 #: Returns the default artifact store's ``(flavor, config)``, or None when no flavor can provide it.
 DefaultStore = Callable[[], tuple[str, Mapping[str, Any]] | None]
+
+_committed: list[Callable[[], None]] = []
+
+
+def after_commit(listener: Callable[[], None]) -> None:
+    """Have ``listener`` called after every write this process commits to a registry.
+
+    What a process keeps from the registry (``cargohold.fileio``'s mount of the active stack) is
+    dropped this way, so a stack activated or a store changed in the process is used from the next call.
+    """
+    if listener not in _committed:
+        _committed.append(listener)
 
 
 class Registry:
@@ -52,6 +64,8 @@ class Registry:
         """One write transaction: all of it is committed, or none of it when anything raises."""
         with self._transaction("BEGIN IMMEDIATE") as tx:
             yield tx
+        for listener in _committed:
+            listener()
 
     @contextlib.contextmanager
     def _transaction(self, begin: str) -> Iterator[Transaction]:
