@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime
 import threading
-from collections.abc import Callable, Iterable, Iterator
-from typing import IO, Any
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from azure.core.exceptions import HttpResponseError
@@ -13,10 +13,10 @@ from azure.storage.blob import BlobServiceClient, ContainerSasPermissions, gener
 from upload_checks import UploadTests
 
 from cargohold import fileio
-from cargohold.artifact_stores import FileStat, ObjectInfo, WalkItem
+from cargohold.artifact_stores import WalkItem
 from cargohold_azure.flavor import AzureArtifactStoreFlavor
 from cargohold_azure.store import AzureArtifactStore
-from cargohold_testkit import ArtifactStoreTests, FlavorTests
+from cargohold_testkit import ArtifactStoreTests, ArtifactStoreTestsThroughFileio, FlavorTests
 from cargohold_testkit.servers import AZURITE_ACCOUNT_KEY, AZURITE_ACCOUNT_NAME, EmulatorServer
 
 
@@ -24,87 +24,8 @@ class TestAzureConformance(ArtifactStoreTests):
     pass
 
 
-class ThroughFileio:
-    """The store's interface as ``cargohold.fileio`` offers it: every call goes by full URL through the routing."""
-
-    def __init__(self, store: AzureArtifactStore) -> None:
-        self.store = store
-        self.path = store.path
-        self.supports_empty_dirs = store.supports_empty_dirs
-        self.conditional_write = store.conditional_write
-
-    def url(self, path: str) -> str:
-        return path if "://" in path else f"{self.path}/{path}"
-
-    def open(self, path: str, mode: str = "r") -> IO[Any]:
-        return fileio.open(self.url(path), mode)
-
-    def copyfile(self, src: str, dst: str, overwrite: bool = False) -> None:
-        fileio.copyfile(self.url(src), self.url(dst), overwrite)
-
-    def rename(self, src: str, dst: str, overwrite: bool = False) -> None:
-        fileio.rename(self.url(src), self.url(dst), overwrite)
-
-    def walk(self, top: str, topdown: bool = True, onerror: Callable[[OSError], object] | None = None) -> Any:
-        return fileio.walk(self.url(top), topdown, onerror)
-
-    def exists(self, path: str) -> bool:
-        return fileio.exists(self.url(path))
-
-    def glob(self, pattern: str) -> list[str]:
-        return fileio.glob(self.url(pattern))
-
-    def isdir(self, path: str) -> bool:
-        return fileio.isdir(self.url(path))
-
-    def listdir(self, path: str) -> list[str]:
-        return fileio.listdir(self.url(path))
-
-    def makedirs(self, path: str) -> None:
-        fileio.makedirs(self.url(path))
-
-    def mkdir(self, path: str) -> None:
-        fileio.mkdir(self.url(path))
-
-    def remove(self, path: str) -> None:
-        fileio.remove(self.url(path))
-
-    def rmtree(self, path: str) -> None:
-        fileio.rmtree(self.url(path))
-
-    def stat(self, path: str) -> FileStat:
-        return fileio.stat(self.url(path))
-
-    def size(self, path: str) -> int:
-        return fileio.size(self.url(path))
-
-    def list_objects(self, path: str) -> list[ObjectInfo]:
-        """fileio has no bulk functions (transfer uses the store's own), so these go to the store itself."""
-        return self.store.list_objects(path)
-
-    def bulk_delete(self, paths: Iterable[str]) -> dict[str, OSError]:
-        return self.store.bulk_delete(paths)
-
-
-class TestAzureThroughFileio(ArtifactStoreTests):
-    """The whole kit again, each call routed by ``cargohold.fileio`` to the mounted store."""
-
-    @pytest.fixture
-    def store(self, make_store: Callable[..., AzureArtifactStore]) -> Iterator[ThroughFileio]:
-        mounted = make_store()
-        fileio.mount(mounted)
-        yield ThroughFileio(mounted)
-        fileio.unmount(mounted)
-
-    # fileio never hands a path outside a store's root to that store: it routes it elsewhere instead.
-    def test_dotdot_cannot_leave_the_root(self, store: ThroughFileio) -> None:  # type: ignore[override]
-        for path in ("a/../../x", "../x", self.url(store, "..", "x")):  # type: ignore[arg-type]
-            assert fileio.store_for(store.url(path)) is not store.store
-        assert fileio.store_for(store.url("a/../x")) is store.store
-
-    def test_a_sibling_with_the_root_as_prefix_is_outside(self, store: ThroughFileio) -> None:  # type: ignore[override]
-        assert fileio.store_for(store.path + "2/file.bin") is not store.store
-        assert fileio.store_for(store.path + "/file.bin") is store.store
+class TestAzureThroughFileio(ArtifactStoreTestsThroughFileio):
+    pass
 
 
 class TestAzureFlavor(FlavorTests):

@@ -1,4 +1,5 @@
-"""The gcs flavor against fake-gcs-server: the conformance kit, create-only writes, credentials and fileio."""
+"""The gcs flavor against fake-gcs-server: the conformance kit (directly and through fileio), create-only
+writes, credentials and fileio routing."""
 
 from __future__ import annotations
 
@@ -15,12 +16,16 @@ from upload_checks import PART, UploadTests
 from cargohold import InvalidConfigError, fileio
 from cargohold_gcs.flavor import GCSArtifactStoreConfig, GCSArtifactStoreFlavor
 from cargohold_gcs.store import GCSArtifactStore
-from cargohold_testkit import ArtifactStoreTests, FlavorTests
+from cargohold_testkit import ArtifactStoreTests, ArtifactStoreTestsThroughFileio, FlavorTests
 
 StoreFactory = Callable[..., GCSArtifactStore]
 
 
 class TestGCSConformance(ArtifactStoreTests):
+    pass
+
+
+class TestGCSConformanceThroughFileio(ArtifactStoreTestsThroughFileio):
     pass
 
 

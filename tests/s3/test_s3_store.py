@@ -11,16 +11,15 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
-from typing import IO, Any
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from upload_checks import Failing, UploadTests
 
-from cargohold import BaseArtifactStore, FileStat, ObjectInfo, fileio
 from cargohold_s3.flavor import S3ArtifactStoreFlavor
 from cargohold_s3.store import S3ArtifactStore
-from cargohold_testkit import ArtifactStoreTests, FlavorTests
+from cargohold_testkit import ArtifactStoreTests, ArtifactStoreTestsThroughFileio, FlavorTests
 from cargohold_testkit.servers import EmulatorServer
 
 PART = 5 * 2**20  # S3's smallest part: a write this big or bigger goes up as a multipart upload
@@ -30,93 +29,8 @@ class TestS3Conformance(ArtifactStoreTests):
     pass
 
 
-class ThroughFileio(BaseArtifactStore):
-    """Answers every call through ``cargohold.fileio``, which must route it to the mounted store; relative
-    paths are made full first, since fileio reads a relative path as a local one."""
-
-    supports_empty_dirs = S3ArtifactStore.supports_empty_dirs
-    conditional_write = S3ArtifactStore.conditional_write
-    atomic_rename = S3ArtifactStore.atomic_rename
-
-    def __init__(self, store: S3ArtifactStore) -> None:
-        super().__init__(store.config, name="through-fileio", flavor=store.flavor)
-        self.mounted = store
-
-    def _full(self, path: str) -> str:
-        return path if "://" in path else f"{self.path}/{path}"
-
-    def open(self, path: str, mode: str = "r") -> IO[Any]:
-        return fileio.open(self._full(path), mode)
-
-    def copyfile(self, src: str, dst: str, overwrite: bool = False) -> None:
-        fileio.copyfile(self._full(src), self._full(dst), overwrite)
-
-    def exists(self, path: str) -> bool:
-        return fileio.exists(self._full(path))
-
-    def glob(self, pattern: str) -> list[str]:
-        return fileio.glob(self._full(pattern))
-
-    def isdir(self, path: str) -> bool:
-        return fileio.isdir(self._full(path))
-
-    def listdir(self, path: str) -> list[str]:
-        return fileio.listdir(self._full(path))
-
-    def makedirs(self, path: str) -> None:
-        fileio.makedirs(self._full(path))
-
-    def mkdir(self, path: str) -> None:
-        fileio.mkdir(self._full(path))
-
-    def remove(self, path: str) -> None:
-        fileio.remove(self._full(path))
-
-    def rename(self, src: str, dst: str, overwrite: bool = False) -> None:
-        fileio.rename(self._full(src), self._full(dst), overwrite)
-
-    def rmtree(self, path: str) -> None:
-        fileio.rmtree(self._full(path))
-
-    def stat(self, path: str) -> FileStat:
-        return fileio.stat(self._full(path))
-
-    def walk(
-        self, top: str, topdown: bool = True, onerror: Callable[[OSError], object] | None = None
-    ) -> Iterator[tuple[str, list[str], list[str]]]:
-        return fileio.walk(self._full(top), topdown, onerror)
-
-    def size(self, path: str) -> int:
-        return fileio.size(self._full(path))
-
-    def list_objects(self, path: str) -> list[ObjectInfo]:
-        """fileio has no bulk functions (transfer uses the store's own), so these go to the store itself."""
-        return self.mounted.list_objects(path)
-
-    def bulk_delete(self, paths: Iterable[str]) -> dict[str, OSError]:
-        return self.mounted.bulk_delete(paths)
-
-
-class TestS3ConformanceThroughFileio(ArtifactStoreTests):
-    """The whole kit by full URL through ``cargohold.fileio``, with the store mounted as a user would."""
-
-    @pytest.fixture
-    def store(
-        self, make_store: Callable[..., S3ArtifactStore], mount: Callable[[BaseArtifactStore], None]
-    ) -> ThroughFileio:
-        mounted = make_store()
-        mount(mounted)
-        return ThroughFileio(mounted)
-
-    # Outside its root a path is not refused by fileio: it is routed to another store, never to this one.
-
-    def test_dotdot_cannot_leave_the_root(self, store: ThroughFileio) -> None:
-        for path in ("a/../../x", "../x", self.url(store, "..", "x")):
-            assert fileio.store_for(store._full(path)) is not store.mounted
-
-    def test_a_sibling_with_the_root_as_prefix_is_outside(self, store: ThroughFileio) -> None:
-        assert fileio.store_for(store.path + "2/file.bin") is not store.mounted
-        assert fileio.store_for(store.path + "/file.bin") is store.mounted
+class TestS3ConformanceThroughFileio(ArtifactStoreTestsThroughFileio):
+    pass
 
 
 class TestS3Flavor(FlavorTests):

@@ -3,7 +3,8 @@
 Enable it explicitly (``-p cargohold_testkit`` or ``pytest_plugins = ["cargohold_testkit"]``), so that
 pytest rewrites the kit's asserts and names the cargohold under test in its header; then subclass
 :class:`ArtifactStoreTests` (a ``store`` fixture yielding a fresh store) and :class:`FlavorTests`
-(``flavor_class``, ``entry_point`` and ``config_values`` fixtures).
+(``flavor_class``, ``entry_point`` and ``config_values`` fixtures). :class:`ArtifactStoreTestsThroughFileio`
+runs the store tests again through ``cargohold.fileio``, on a :class:`ThroughFileio` wrapper of your ``store``.
 """
 
 from __future__ import annotations
@@ -12,8 +13,16 @@ import pytest
 
 from cargohold_testkit.conformance import ArtifactStoreTests, requires
 from cargohold_testkit.flavor_checks import HEAVY_MODULES, FlavorTests
+from cargohold_testkit.through_fileio import ArtifactStoreTestsThroughFileio, ThroughFileio
 
-__all__ = ["HEAVY_MODULES", "ArtifactStoreTests", "FlavorTests", "requires"]
+__all__ = [
+    "HEAVY_MODULES",
+    "ArtifactStoreTests",
+    "ArtifactStoreTestsThroughFileio",
+    "FlavorTests",
+    "ThroughFileio",
+    "requires",
+]
 
 
 def pytest_report_header(config: pytest.Config) -> str:
