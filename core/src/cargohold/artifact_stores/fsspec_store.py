@@ -146,10 +146,13 @@ class FsspecArtifactStore(BaseArtifactStore):
         parts = self._parts(path)
         binary = mode.replace("t", "") if "b" in mode else mode.replace("t", "") + "b"
         fs_path = self._fs_path(parts)
-        if "r" in binary and self.filesystem.isdir(fs_path):
-            raise IsADirectoryError(f"{self._full(parts)!r} is a directory")
         if "r" in binary:
             raw = self.filesystem.open(fs_path, binary)
+            # Object stores' files open a folder as an empty file; what they looked up says which it was
+            # (asking isdir first would cost every read a request).
+            if getattr(raw, "details", {}).get("type") == "directory":
+                raw.close()
+                raise IsADirectoryError(f"{self._full(parts)!r} is a directory")
             return cast(IO[Any], raw if "b" in mode else io.TextIOWrapper(raw, encoding="utf-8"))
         raw, publish, abort = self._open_staged(fs_path, binary)
         if "b" in mode:
