@@ -45,6 +45,7 @@ import fcntl
 import importlib.util
 import os
 import platform
+import select
 import shutil
 import signal
 import socket
@@ -393,13 +394,43 @@ def _stop_process_group(process: subprocess.Popen[bytes], timeout: float) -> Non
         except subprocess.TimeoutExpired:
             _signal_group(process.pid, signal.SIGKILL)
             process.wait()
-    # Children that outlived the leader (or ignored SIGTERM) go now.
+    # Children that outlived the leader (or ignored SIGTERM) go now, and are waited for: a signal
+    # takes effect asynchronously, and a caller may reuse the port or the folder at once.
+    stragglers = _group_members(process.pid)
     _signal_group(process.pid, signal.SIGKILL)
+    deadline = time.monotonic() + timeout
+    for pid in stragglers:
+        _wait_for_exit(pid, deadline - time.monotonic())
 
 
 def _signal_group(pgid: int, sig: signal.Signals) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, sig)
+
+
+def _group_members(pgid: int) -> list[int]:
+    """The processes of a group, from /proc (empty where there is none)."""
+    members = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):  # gone meanwhile
+            continue
+        if int(fields[2]) == pgid:
+            members.append(int(entry.name))
+    return members
+
+
+def _wait_for_exit(pid: int, timeout: float) -> None:
+    """Block until ``pid`` has exited (a pidfd turns readable then), or ``timeout`` seconds pass."""
+    try:
+        fd = os.pidfd_open(pid)
+    except (OSError, AttributeError):  # already gone, or no pidfds on this system
+        return
+    try:
+        select.select([fd], [], [], max(timeout, 0.0))
+    finally:
+        os.close(fd)
 
 
 def _default_azurite_dir() -> Path:
