@@ -13,7 +13,7 @@ import pytest
 from cargohold import InvalidConfigError, OutsideStoreError
 from cargohold_local.flavor import LocalArtifactStoreConfig, LocalArtifactStoreFlavor
 from cargohold_local.store import LocalArtifactStore
-from cargohold_testkit import ArtifactStoreTests, FlavorTests
+from cargohold_testkit import ArtifactStoreTests, ArtifactStoreTestsThroughFileio, FlavorTests
 
 
 @pytest.fixture
@@ -24,6 +24,10 @@ def store(tmp_path: Path) -> LocalArtifactStore:
 
 
 class TestLocalConformance(ArtifactStoreTests):
+    pass
+
+
+class TestLocalConformanceThroughFileio(ArtifactStoreTestsThroughFileio):
     pass
 
 
