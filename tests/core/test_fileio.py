@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from memory_store import MemoryConfig, MemoryStore, fresh_root
@@ -58,3 +62,25 @@ def test_copy_and_move_across_stores(stores: tuple[MemoryStore, MemoryStore, Mem
 def test_an_unknown_scheme_lists_the_known_ones() -> None:
     with pytest.raises(UnknownSchemeError, match=r"No installed flavor serves 'nosuch://' \(known: "):
         fileio.exists("nosuch://bucket/key")
+
+
+def test_a_default_stack_without_a_store_leaves_fileio_quiet() -> None:
+    """Where no local flavor was installed, the default stack has no store; paths mounted or served by
+    another flavor work in a fresh process without a warning (any warning is an error here)."""
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1])\n"
+        "from memory_store import MemoryConfig, MemoryStore, fresh_root\n"
+        "from cargohold import fileio\n"
+        "store = MemoryStore(MemoryConfig(path=fresh_root('quiet')), name='m')\n"
+        "fileio.mount(store)\n"
+        "with fileio.open(store.path + '/a.bin', 'wb') as f:\n"
+        "    f.write(b'x')\n"
+        "print(fileio.exists(store.path + '/a.bin'))\n"
+    )
+    env = {**os.environ, "CARGOHOLD_DISABLE_PLUGINS": "cargohold-local"}
+    tests = str(Path(__file__).parents[1])  # where memory_store lives
+    done = subprocess.run(
+        [sys.executable, "-W", "error", "-c", code, tests], env=env, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "True"

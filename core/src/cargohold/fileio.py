@@ -109,11 +109,13 @@ def _load_active_stack() -> None:
         warnings.warn(f"The active stack is not used by cargohold.fileio: {exc}", stacklevel=4)
         return
     component = stack.record.components.get(StackComponentType.ARTIFACT_STORE)
+    if component is None:  # a default stack made where no local flavor was installed: nothing to mount
+        return
     try:
         store = stack.artifact_store
     except CargoholdError as exc:
-        path = component.config.get("path") if component else None
-        if component is None or not isinstance(path, str):
+        path = component.config.get("path")
+        if not isinstance(path, str):
             warnings.warn(f"The active stack's artifact store is not used by cargohold.fileio: {exc}", stacklevel=4)
             return
         store = _UnavailableStore(component, path, exc)
