@@ -58,8 +58,12 @@ def tests_integration(session: nox.Session) -> None:
     if not (ROOT / "tests" / "integration").is_dir():
         session.skip("no integration tests yet")
     plugins = [f"./plugins/{p}" for p in PLUGINS if (ROOT / "plugins" / p).is_dir()]
-    session.install(CORE, *plugins, TESTKIT, *TEST_TOOLS, *(d for deps in PLUGINS.values() for d in deps))
-    _pytest(session, "tests/integration")
+    session.install(
+        CORE, *plugins, TESTKIT, *TEST_TOOLS, "pytest-xdist", *(d for deps in PLUGINS.values() for d in deps)
+    )
+    # Each test waits on an emulator most of the time, so two workers (each with its own three
+    # emulators) keep two cores busy: 12 min -> 6 min here. More would only crowd a small machine.
+    _pytest(session, "-n", "2", "tests/integration")
 
 
 @nox.session(python=PYTHON, tags=["ci"])
