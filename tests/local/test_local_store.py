@@ -212,14 +212,3 @@ def test_temporary_files_are_cleaned_after_a_failed_write(store: LocalArtifactSt
         f.write(b"x")
         raise RuntimeError
     assert os.listdir(os.path.join(store.path, "d")) == []
-
-
-def test_fileio_serves_plain_local_paths_with_no_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from cargohold import fileio
-
-    with fileio.open(str(tmp_path / "x.txt"), "w") as f:
-        f.write("hi")
-    assert (tmp_path / "x.txt").read_text() == "hi"
-    monkeypatch.chdir(tmp_path)
-    assert fileio.listdir(".") == ["x.txt"]
-    assert fileio.stat("x.txt").path == str(tmp_path / "x.txt")

@@ -81,7 +81,8 @@ def test_the_rest_load_and_work(python: Path, status: dict[str, dict[str, str]],
     warned = [line for line in listing.stderr.splitlines() if "is incompatible" in line]
     assert len(warned) == 4
     code = (
-        f"from cargohold import fileio; fileio.makedirs({str(tmp_path / 'd')!r}); print(fileio.listdir('{tmp_path}'))"
+        "from cargohold import fileio; fileio.allow_adhoc_stores(); "
+        f"fileio.makedirs({str(tmp_path / 'd')!r}); print(fileio.listdir('{tmp_path}'))"
     )
     result = subprocess.run([str(python), "-c", code], capture_output=True, text=True, check=False)
     assert result.stdout.strip() == "['d']", result.stderr

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import re
+
 __all__ = ["inside", "normalize", "split_scheme"]
+
+#: A URL's scheme as RFC 3986 spells it, at the very start: ``loc:a://b`` has none, ``S3://b`` has ``s3://``.
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 
 
 def split_scheme(path: str) -> tuple[str, str]:
-    """``("s3://", "bucket/key")`` for a URL, ``("", path)`` for a plain local path."""
-    index = path.find("://")
-    if index > 0 and path[:index].replace("+", "").replace("-", "").replace(".", "").isalnum():
-        return path[: index + 3].lower(), path[index + 3 :]
-    return "", path
+    """``("s3://", "bucket/key")`` for a URL (the scheme lower-cased), ``("", path)`` for anything else."""
+    found = _SCHEME.match(path)
+    if found is None:
+        return "", path
+    return found.group().lower(), path[found.end() :]
 
 
 def normalize(rest: str) -> tuple[str, ...] | None:

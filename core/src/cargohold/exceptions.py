@@ -15,10 +15,12 @@ __all__ = [
     "OutsideStoreError",
     "PluginError",
     "PluginWarning",
+    "ProtectedPathError",
     "RegistryError",
     "SecretNotFoundError",
     "SourceError",
     "UnknownSchemeError",
+    "UnownedPathError",
 ]
 
 
@@ -62,6 +64,10 @@ class UnknownSchemeError(CargoholdError, ValueError):
     """No installed flavor serves a path's scheme."""
 
 
+class ProtectedPathError(CargoholdError, PermissionError):
+    """A delete was refused: the path is a filesystem root, holds the user's home, or is a store's root."""
+
+
 class RegistryError(CargoholdError):
     """The registry file cannot be used as it is, e.g. it was written by a newer cargohold."""
 
@@ -72,6 +78,10 @@ class NameTakenError(CargoholdError, ValueError):
 
 class NotRegisteredError(CargoholdError, LookupError):
     """Nothing of that name is registered."""
+
+
+class UnownedPathError(NotRegisteredError):
+    """No registered or mounted artifact store contains a path, and ad-hoc stores are off."""
 
 
 class SecretNotFoundError(NotRegisteredError):

@@ -19,8 +19,9 @@ from typing import Any
 from fsspec import AbstractFileSystem
 
 from cargohold.artifact_stores.base import FileStat
-from cargohold.exceptions import NotRegisteredError
-from cargohold.targets import Location, relative, resolve, same_store, segments
+from cargohold.exceptions import InvalidConfigError, NotRegisteredError
+from cargohold.registry import check_name
+from cargohold.targets import Location, in_named_store, relative, same_store, segments
 
 __all__ = ["CargoholdFileSystem"]
 
@@ -42,9 +43,10 @@ class CargoholdFileSystem(AbstractFileSystem):  # type: ignore[misc]  # fsspec i
         if not name:
             raise IsADirectoryError("cargohold:// is the list of stores; give a store name, as cargohold://NAME/path")
         try:
-            return resolve(f"{name}:{inside}")
-        except NotRegisteredError as exc:
-            raise FileNotFoundError(str(exc)) from exc
+            check_name("artifact store", name)
+            return in_named_store(name, inside)
+        except (NotRegisteredError, InvalidConfigError) as exc:
+            raise FileNotFoundError(str(exc)) from None
 
     def _name(self, store_name: str, location: Location, full: str) -> str:
         below = relative(full, location.store.path)

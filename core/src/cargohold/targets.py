@@ -3,10 +3,14 @@
 One function, :func:`resolve`, turns each spelling into a :class:`Location`, so ``cargohold fs``,
 :mod:`cargohold.transfer` and the ``cargohold://`` filesystem agree on what a target means:
 
+- a URL is a scheme followed by ``://`` at the very start (``s3://bucket/x``, ``S3://bucket/x``); it goes
+  to the store that ``cargohold.fileio`` routes it to, which is a registered or mounted one unless
+  ad-hoc stores are allowed;
 - ``NAME:path/inside`` is a path under the root of the registered artifact store ``NAME``
-  (a leading ``/`` changes nothing); ``:path`` is the same in the active stack's store;
-- a URL (``s3://bucket/x``) goes to the store that ``cargohold.fileio`` routes it to;
-- anything else is a local path (write ``./a:b`` for a local file whose name holds a colon);
+  (a leading ``/`` changes nothing); ``:path`` is the same in the active stack's store. Whatever the
+  path holds (``a://b``, ``%2e``, ``\\``) it is a path below that root, and ``..`` may not climb out;
+- anything else is a local path (write ``./a:b`` for a local file whose name holds a colon), in an
+  ad-hoc local store rooted at its nearest existing folder above it, as the user named that place;
 - no target at all is the root of the active stack's store.
 """
 
@@ -21,7 +25,7 @@ from cargohold._paths import normalize, split_scheme
 from cargohold.artifact_stores.base import BaseArtifactStore
 from cargohold.exceptions import NotRegisteredError, OutsideStoreError
 
-__all__ = ["Location", "relative", "resolve", "same_store", "segments", "store_named"]
+__all__ = ["Location", "in_named_store", "relative", "resolve", "same_store", "segments", "store_named"]
 
 #: ``NAME:rest`` where NAME is a registered component name (letters, digits, ``-`` and ``_``), or empty.
 _NAMED = re.compile(r"(?P<name>(?:[A-Za-z0-9][\w-]*)?):(?P<rest>.*)", re.DOTALL)
@@ -45,15 +49,19 @@ def resolve(target: str | None) -> Location:
     """The store and full path a target names; see the module docstring for the spellings."""
     if target is None:
         return _in_store(_active_store(), "")
-    if "://" not in target:
-        named = _NAMED.fullmatch(target)
-        if named is not None:
-            name = named["name"]
-            return _in_store(store_named(name) if name else _active_store(), named["rest"])
     from cargohold import fileio
 
-    store, path = fileio._route(target)
-    return Location(store, path)
+    if split_scheme(target)[0]:
+        return Location(*fileio.route(target))
+    named = _NAMED.fullmatch(target)
+    if named is not None:
+        return in_named_store(named["name"], named["rest"])
+    return Location(*fileio.route(target, adhoc=True))
+
+
+def in_named_store(name: str, inside: str) -> Location:
+    """``inside`` (relative to the root) in the registered store ``name``, or in the active one for ``""``."""
+    return _in_store(store_named(name) if name else _active_store(), inside)
 
 
 def same_store(first: BaseArtifactStore, second: BaseArtifactStore) -> bool:
