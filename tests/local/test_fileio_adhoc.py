@@ -89,6 +89,19 @@ def test_rmtree_of_a_folder_holding_the_home_is_refused(tmp_path: Path, monkeypa
     assert not (home / "work").exists()
 
 
+def test_cli_rm_of_a_folder_holding_the_home_is_refused(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    (home / "keep.txt").parent.mkdir()
+    (home / "keep.txt").write_text("keep")
+    cli = str(Path(sys.executable).with_name("cargohold"))
+    env = {**os.environ, "HOME": str(home)}
+    for target in (str(home), str(tmp_path)):
+        done = subprocess.run([cli, "fs", "rm", "-r", target], env=env, capture_output=True, text=True)
+        assert done.returncode == 1
+        assert "holds the user's home folder" in done.stderr + done.stdout
+    assert (home / "keep.txt").read_text() == "keep"
+
+
 def test_a_filesystem_root_is_never_deletable(tmp_path: Path) -> None:
     """Checked without deleting anything: the guard is asked, and fileio.rmtree asks it (the test above)."""
     store = LocalArtifactStore(_config(tmp_path))

@@ -30,7 +30,8 @@ from typing import IO, TYPE_CHECKING
 
 from cargohold.artifact_stores._staged import READ_SIZE
 from cargohold.artifact_stores.base import BaseArtifactStore, ObjectInfo
-from cargohold.exceptions import CargoholdError
+from cargohold.exceptions import CargoholdError, ProtectedPathError
+from cargohold.fileio import check_deletable
 from cargohold.targets import Location, relative, resolve, same_store, segments
 
 if TYPE_CHECKING:
@@ -304,6 +305,12 @@ def bulk_delete(
         if is_dir and not recursive:
             recorder.failed(spelled, "it is a directory; delete it with -r (recursive)")
             continue
+        if is_dir:
+            try:  # the user named it, so a store's root may be emptied; a filesystem root or a home never
+                check_deletable(location.store, location.path, force=True)
+            except ProtectedPathError as exc:
+                recorder.failed(spelled, exc)
+                continue
         listed.append((location, items, is_dir))
     progress.start(sum(len(items) for _, items, _ in listed), 0)
     for location, items, is_dir in listed:
