@@ -48,6 +48,13 @@ def test_a_read_on_a_machine_never_set_up_creates_no_registry(tmp_path: Path, ca
     assert list(cargohold_home.iterdir()) == []  # no registry.db, no artifacts/
 
 
+def test_a_path_in_a_registered_store_outside_the_active_stack_names_it(tmp_path: Path) -> None:
+    Client().register_component("artifact_store", "elsewhere", "local", {"path": str(tmp_path / "s")})
+    with pytest.raises(UnownedPathError, match=r"registered artifact store 'elsewhere', which is not in the active"):
+        fileio.open(str(tmp_path / "s" / "x.txt"), "w")
+    assert not (tmp_path / "s" / "x.txt").exists()
+
+
 @pytest.mark.usefixtures("adhoc")
 def test_an_adhoc_store_is_rooted_at_the_nearest_existing_folder(tmp_path: Path) -> None:
     (tmp_path / "a").mkdir()
