@@ -23,6 +23,8 @@ PLUGINS = {
     "azure": [],
 }
 TEST_TOOLS = ["pytest>=8", "uv"]
+#: What the distributed tests need; never a dependency of any distribution.
+DISTRIBUTED = ["dask[distributed,dataframe]>=2024.8", "pyarrow>=15", "pandas>=2"]
 
 
 def _pytest(session: nox.Session, *args: str) -> None:
@@ -72,6 +74,13 @@ def tests_reliability(session: nox.Session) -> None:
     plugins = [f"./plugins/{p}" for p in PLUGINS if (ROOT / "plugins" / p).is_dir()]
     session.install(CORE, *plugins, TESTKIT, *TEST_TOOLS, *(d for deps in PLUGINS.values() for d in deps))
     _pytest(session, "tests/reliability")
+
+
+@nox.session(python=PYTHON, tags=["ci"])
+def tests_distributed(session: nox.Session) -> None:
+    """Stores from a distributed engine: Dask worker processes reading and writing cargohold:// on moto."""
+    session.install(CORE, "./plugins/s3", TESTKIT, *TEST_TOOLS, *PLUGINS["s3"], *DISTRIBUTED)
+    _pytest(session, "tests/distributed")
 
 
 @nox.session(python=PYTHON, tags=["ci"])

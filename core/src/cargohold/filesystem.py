@@ -9,6 +9,10 @@ the store's sandbox::
 
 Everything goes through the store's interface (writes are the store's staged writes); paths
 are ``STORE/path/inside``, and the filesystem's root lists the registered stores as directories.
+
+Pickled (as Dask and multiprocessing do), the filesystem is its storage options and nothing else:
+a store name travels in each path and the registry's home in ``home=`` (default: the reader's
+``CARGOHOLD_HOME``), never a credential. Each process builds the store from the registry itself.
 """
 
 from __future__ import annotations
@@ -32,6 +36,11 @@ class CargoholdFileSystem(AbstractFileSystem):  # type: ignore[misc]  # fsspec i
     protocol = "cargohold"
     root_marker = ""
 
+    def __init__(self, home: str | None = None, **kwargs: Any) -> None:
+        """``home``: the registry's home folder, for processes whose ``CARGOHOLD_HOME`` differs."""
+        super().__init__(home=home, **kwargs)
+        self.home = home
+
     @classmethod
     def _strip_protocol(cls, path: Any) -> str:
         text = str(path[0] if isinstance(path, list) else path)
@@ -44,7 +53,7 @@ class CargoholdFileSystem(AbstractFileSystem):  # type: ignore[misc]  # fsspec i
             raise IsADirectoryError("cargohold:// is the list of stores; give a store name, as cargohold://NAME/path")
         try:
             check_name("artifact store", name)
-            return in_named_store(name, inside)
+            return in_named_store(name, inside, self.home)
         except (NotRegisteredError, InvalidConfigError) as exc:
             raise FileNotFoundError(str(exc)) from None
 
@@ -60,9 +69,12 @@ class CargoholdFileSystem(AbstractFileSystem):  # type: ignore[misc]  # fsspec i
     def ls(self, path: str, detail: bool = True, **kwargs: Any) -> list[Any]:
         stripped = self._strip_protocol(path)
         if not stripped:
+            from pathlib import Path
+
             from cargohold.client import Client
 
-            names = [c.name for c in Client().components("artifact_store")]
+            client = Client(Path(self.home) if self.home else None)
+            names = [c.name for c in client.components("artifact_store")]
             entries = [{"name": n, "size": 0, "type": "directory"} for n in sorted(names)]
         else:
             location = self._location(stripped)

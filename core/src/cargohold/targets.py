@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 from cargohold import locations
 from cargohold._paths import normalize, split_scheme
@@ -59,9 +60,10 @@ def resolve(target: str | None) -> Location:
     return Location(*fileio.route(target, adhoc=True))
 
 
-def in_named_store(name: str, inside: str) -> Location:
-    """``inside`` (relative to the root) in the registered store ``name``, or in the active one for ``""``."""
-    return _in_store(store_named(name) if name else _active_store(), inside)
+def in_named_store(name: str, inside: str, home: str | None = None) -> Location:
+    """``inside`` (relative to the root) in the registered store ``name``, or in the active one for ``""``;
+    ``home`` names the registry's home folder where it is not this process's ``CARGOHOLD_HOME``."""
+    return _in_store(store_named(name, home) if name else _active_store(), inside)
 
 
 def same_store(first: BaseArtifactStore, second: BaseArtifactStore) -> bool:
@@ -79,9 +81,9 @@ def relative(path: str, base: str) -> str:
     return "/".join(segments(path)[len(segments(base)) :])
 
 
-def store_named(name: str) -> BaseArtifactStore:
+def store_named(name: str, home: str | None = None) -> BaseArtifactStore:
     """The registered artifact store ``name``, built once per process and registry home."""
-    return _store_named(str(locations.home()), name)
+    return _store_named(home or str(locations.home()), name)
 
 
 @functools.lru_cache(maxsize=16)  # bounded: a process that switches homes (tests do) must not keep every client
@@ -89,7 +91,7 @@ def _store_named(home: str, name: str) -> BaseArtifactStore:
     from cargohold.client import Client
 
     try:
-        return Client().get_artifact_store(name)
+        return Client(Path(home)).get_artifact_store(name)
     except NotRegisteredError as exc:
         raise NotRegisteredError(f"{exc} For a local path whose name holds a colon, write ./{name}:...") from None
 
