@@ -11,8 +11,3 @@ class StackComponentType(StrEnum):
     """The component types cargohold ships; plugins add more through ``cargohold_component_types``."""
 
     ARTIFACT_STORE = "artifact_store"
-
-    @property
-    def cli_name(self) -> str:
-        """The command-group spelling, e.g. ``artifact-store``."""
-        return self.value.replace("_", "-")

@@ -127,7 +127,7 @@ def _missing_dependency_message(flavor: Flavor, module_name: str, exc: Exception
     """Name the distribution that brings the missing library back."""
     from importlib.metadata import entry_points, packages_distributions
 
-    from cargohold.plugins import ENTRY_POINT_GROUP
+    from cargohold.hookspecs import ENTRY_POINT_GROUP
 
     top = module_name.partition(".")[0]
     # An editable install lists no package files, so look for the plugin's entry points too.

@@ -9,9 +9,11 @@ import pluggy
 if TYPE_CHECKING:
     from cargohold.flavors import Flavor
 
-__all__ = ["PROJECT_NAME", "hookimpl", "hookspec"]
+__all__ = ["ENTRY_POINT_GROUP", "PROJECT_NAME", "hookimpl", "hookspec"]
 
 PROJECT_NAME = "cargohold"
+#: The entry point group plugin distributions declare their hook modules in.
+ENTRY_POINT_GROUP = "cargohold"
 hookspec = pluggy.HookspecMarker(PROJECT_NAME)
 #: Plugins decorate their hook functions with this; they never import pluggy themselves.
 hookimpl = pluggy.HookimplMarker(PROJECT_NAME)

@@ -23,13 +23,13 @@ from cargohold import _plugin_cache, hookspecs
 from cargohold._plugin_cache import PluginRecord
 from cargohold._version import __version__
 from cargohold.exceptions import FlavorNotFoundError, PluginError, PluginWarning
+from cargohold.hookspecs import ENTRY_POINT_GROUP
 
 if TYPE_CHECKING:
     from cargohold.flavors import Flavor
 
 __all__ = ["ENTRY_POINT_GROUP", "PLUGIN_API_VERSION", "FlavorRegistry", "PluginInfo", "get_flavor_registry"]
 
-ENTRY_POINT_GROUP = "cargohold"
 #: A plugin module may set ``cargohold_api_version``; a different value marks it incompatible.
 PLUGIN_API_VERSION = 1
 FlavorKey = tuple[str, str]
