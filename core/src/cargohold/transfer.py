@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING
 
 from cargohold.artifact_stores._staged import READ_SIZE
-from cargohold.artifact_stores.base import BaseArtifactStore, ObjectInfo
+from cargohold.artifact_stores.base import STAGING_SUFFIX, BaseArtifactStore, ObjectInfo
 from cargohold.exceptions import CargoholdError, ProtectedPathError
 from cargohold.fileio import check_deletable
 from cargohold.targets import Location, relative, resolve, same_store, segments
@@ -59,8 +59,6 @@ CHUNK_SIZE = READ_SIZE
 SMALL_FILE = 4 << 20
 #: Files deleted per call of a store's ``bulk_delete`` (S3 takes a thousand keys a request).
 DELETE_BATCH = 1000
-#: Suffix of the hidden names stores stage writes under; such files are never artifacts to move.
-_STAGING_SUFFIX = ".cargohold-tmp"
 
 
 class Progress:
@@ -375,7 +373,7 @@ def _files(items: Iterable[ObjectInfo]) -> list[ObjectInfo]:
 
 def _is_staging(path: str) -> bool:
     name = path.rpartition("/")[2]
-    return name.startswith(".") and name.endswith(_STAGING_SUFFIX)
+    return name.startswith(".") and name.endswith(STAGING_SUFFIX)
 
 
 def _changed(source: ObjectInfo, target: ObjectInfo | None) -> bool:

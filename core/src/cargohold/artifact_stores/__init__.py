@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from cargohold.artifact_stores.base import (
+    STAGING_SUFFIX,
     BaseArtifactStore,
     BaseArtifactStoreConfig,
     BaseArtifactStoreFlavor,
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
     from cargohold.artifact_stores.fsspec_store import FsspecArtifactStore
 
 __all__ = [
+    "STAGING_SUFFIX",
     "BaseArtifactStore",
     "BaseArtifactStoreConfig",
     "BaseArtifactStoreFlavor",

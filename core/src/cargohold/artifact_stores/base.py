@@ -16,6 +16,7 @@ from cargohold.components import StackComponent, StackComponentConfig, StackComp
 from cargohold.flavors import Flavor
 
 __all__ = [
+    "STAGING_SUFFIX",
     "BaseArtifactStore",
     "BaseArtifactStoreConfig",
     "BaseArtifactStoreFlavor",
@@ -25,6 +26,8 @@ __all__ = [
 ]
 
 WalkItem = tuple[str, list[str], list[str]]
+#: Ends the hidden names stores stage writes under (``.NAME.<unique>.cargohold-tmp``): never an artifact.
+STAGING_SUFFIX = ".cargohold-tmp"
 
 
 @dataclass(frozen=True, slots=True)

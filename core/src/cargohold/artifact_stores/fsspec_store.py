@@ -13,7 +13,7 @@ from typing import IO, TYPE_CHECKING, Any, ClassVar, Literal, TypeVar, cast
 
 from cargohold._paths import inside, normalize, split_scheme
 from cargohold.artifact_stores._staged import READ_SIZE, PartUpload, Reader, SizedStream, StagedFile
-from cargohold.artifact_stores.base import BaseArtifactStore, FileStat, ObjectInfo, WalkItem
+from cargohold.artifact_stores.base import STAGING_SUFFIX, BaseArtifactStore, FileStat, ObjectInfo, WalkItem
 from cargohold.exceptions import CargoholdError, OutsideStoreError
 
 if TYPE_CHECKING:
@@ -185,7 +185,7 @@ class FsspecArtifactStore(BaseArtifactStore):
 
             return raw, raw.close, abort
         head, _, name = fs_path.rpartition("/")
-        temp = f"{head}/.{name}.{uuid.uuid4().hex[:12]}.cargohold-tmp"
+        temp = f"{head}/.{name}.{uuid.uuid4().hex[:12]}{STAGING_SUFFIX}"
         if "x" in mode and fs.exists(fs_path):
             raise FileExistsError(f"{fs_path!r} already exists")
         raw = fs.open(temp, "wb")

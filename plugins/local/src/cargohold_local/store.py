@@ -18,7 +18,7 @@ import sys
 from collections.abc import Callable, Iterator
 from typing import IO, Any, ClassVar
 
-from cargohold.artifact_stores import BaseArtifactStore, FileStat, WalkItem
+from cargohold.artifact_stores import STAGING_SUFFIX, BaseArtifactStore, FileStat, WalkItem
 from cargohold.exceptions import OutsideStoreError
 from cargohold_local.flavor import LocalArtifactStoreConfig
 
@@ -426,7 +426,7 @@ class _StagedText(io.TextIOWrapper):
 def _temporary_name(path: str) -> str:
     """A hidden name beside ``path``, unique to this process and write."""
     head, _, name = path.rpartition(os.sep)
-    return f"{head}{os.sep if head else ''}.{name}.{os.getpid()}-{next(_counter)}.cargohold-tmp"
+    return f"{head}{os.sep if head else ''}.{name}.{os.getpid()}-{next(_counter)}{STAGING_SUFFIX}"
 
 
 def _publish(tmp: str, final: str, exclusive: bool) -> None:
