@@ -5,13 +5,15 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from cargohold._names import NAME
+
 if TYPE_CHECKING:
     from pydantic.fields import FieldInfo
 
 __all__ = ["REDACTED", "SecretField", "SecretReference", "is_secret_field", "parse_secret_reference"]
 
 REDACTED = "********"
-_REFERENCE = re.compile(r"^\{\{\s*([A-Za-z0-9][\w-]*)\.([A-Za-z0-9_][\w-]*)\s*\}\}$")
+_REFERENCE = re.compile(r"^\{\{\s*(" + NAME + r")\.([A-Za-z0-9_][\w-]*)\s*\}\}$")
 
 
 def SecretField(default: Any = ..., **kwargs: Any) -> Any:  # noqa: N802 - reads like pydantic's Field

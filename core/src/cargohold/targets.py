@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cargohold import locations
+from cargohold._names import NAME
 from cargohold._paths import normalize, split_scheme
 from cargohold.artifact_stores.base import BaseArtifactStore
 from cargohold.exceptions import NotRegisteredError, OutsideStoreError
@@ -29,7 +30,7 @@ from cargohold.exceptions import NotRegisteredError, OutsideStoreError
 __all__ = ["Location", "in_named_store", "relative", "resolve", "same_store", "segments", "store_named"]
 
 #: ``NAME:rest`` where NAME is a registered component name (letters, digits, ``-`` and ``_``), or empty.
-_NAMED = re.compile(r"(?P<name>(?:[A-Za-z0-9][\w-]*)?):(?P<rest>.*)", re.DOTALL)
+_NAMED = re.compile(f"(?P<name>(?:{NAME})?):(?P<rest>.*)", re.DOTALL)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import click
 __all__ = ["json_option", "print_json", "print_table"]
 
 #: The ``--json`` flag every ``list`` and ``describe`` command takes.
-json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 
 
 def print_json(data: Any) -> None:

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 import click
 
 from cargohold.artifact_stores.base import FileStat
+from cargohold.cli._output import json_option
 from cargohold.exceptions import CargoholdError
 from cargohold.targets import Location, relative, resolve, segments
 from cargohold.transfer import CHUNK_SIZE, DEFAULT_JOBS, Progress, TransferResult
@@ -65,17 +66,13 @@ def _quiet(command: F) -> F:
     )
 
 
-def _json(command: F) -> F:
-    return click.option("--json", "as_json", is_flag=True, help="Print JSON.")(command)
-
-
 # -- listing ---------------------------------------------------------------------------------------
 
 
 @fs.command("ls")
 @click.option("-l", "long", is_flag=True, help="Show type, size and modification time.")
 @click.option("-R", "recursive", is_flag=True, help="List everything below, with paths relative to TARGET.")
-@_json
+@json_option
 @_jobs
 @click.argument("target", required=False)
 def ls(target: str | None, long: bool, recursive: bool, as_json: bool, jobs: int) -> None:
@@ -145,7 +142,7 @@ def _when(mtime: float | None) -> str:
 
 @fs.command("du")
 @click.option("-s", "summary", is_flag=True, help="Only the total of TARGET.")
-@_json
+@json_option
 @click.argument("target", required=False)
 def du(target: str | None, summary: bool, as_json: bool) -> None:
     """Bytes and files under each directory of TARGET, from one bulk listing (default: the active store)."""

@@ -6,13 +6,13 @@ from typing import Any
 
 import click
 
-from cargohold.cli._output import print_json, print_table
+from cargohold.cli._output import json_option, print_json, print_table
 
 __all__ = ["plugins"]
 
 
 @click.command("plugins")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@json_option
 def plugins(as_json: bool) -> None:
     """Installed plugins: distribution, version, entry point, flavors, and the error of any that failed."""
     import warnings

@@ -10,13 +10,14 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from cargohold._names import NAME
 from cargohold.exceptions import InvalidConfigError, NameTakenError, NotRegisteredError, SecretNotFoundError
 from cargohold.registry._records import ComponentRecord, FlavorRecord, SecretRecord, StackRecord
 
 __all__ = ["NAME_PATTERN", "Transaction"]
 
 #: Names of components, stacks and secrets, and secret keys: they must fit into a ``{{secret.key}}`` reference.
-NAME_PATTERN = re.compile(r"[A-Za-z0-9][\w-]*")
+NAME_PATTERN = re.compile(NAME)
 _ACTIVE_STACK = "active_stack"
 #: A constant spliced into a few queries; no SQL is ever built from input.
 _COMPONENT_COLUMNS = "id, name, type, flavor, config, created, updated"
