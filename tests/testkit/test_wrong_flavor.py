@@ -217,7 +217,8 @@ def test_every_unimplemented_method_is_listed() -> None:
         FlavorTests().test_implementation_implements_the_interface(HalfFlavor())
     assert str(failure.value) == (
         "HalfStore does not implement copyfile, exists, glob, isdir, listdir, makedirs, mkdir, remove, rename, "
-        "rmtree, size, stat, walk: implement each with the behaviour its docstring in BaseArtifactStore describes."
+        "rmtree, size, stat, walk: implement each with the behaviour its docstring in BaseArtifactStore describes; "
+        "or subclass FsspecArtifactStore, which implements them all over an fsspec filesystem."
     )
 
 

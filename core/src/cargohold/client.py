@@ -470,20 +470,26 @@ def _no_store_message(stack: str) -> str:
 
 def _load_flavor(source: str, root: Path) -> Flavor:
     """The flavor class at ``source``, checked for kind; each problem has its own sentence."""
-    from cargohold.flavors import Flavor
+    from cargohold.flavors import Flavor, inspect_flavor
 
     found = load_source(source, root)
     if not (isinstance(found, type) and issubclass(found, Flavor)):
         what = f"the class {found.__qualname__}" if isinstance(found, type) else f"a {type(found).__name__} object"
         raise InvalidFlavorError(f"{source!r} is {what}, not a Flavor subclass.")
-    problems = found.problems()
-    if problems:
+    flavor, problems = inspect_flavor(found)
+    if flavor is None or problems:
         raise InvalidFlavorError(f"{source!r} is not a usable flavor: {'; '.join(problems)}.")
-    return found()
+    return flavor
 
 
 def _check_implementation(flavor: Flavor, source: str) -> None:
-    """The implementation must be a StackComponent of the flavor's type; one that cannot import yet is a warning."""
+    """The implementation must be a StackComponent of the flavor's type; one that cannot import yet is a warning.
+
+    Only an ``implementation_source`` is checked: an ``implementation_class`` property is the author's lazy import,
+    called when a component is first built.
+    """
+    if not hasattr(flavor, "implementation_source"):
+        return
     try:
         implementation = flavor.implementation_class
     except CargoholdError as exc:

@@ -8,26 +8,30 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from cargohold.components import StackComponent, StackComponentConfig, StackComponentSettings
-from cargohold.exceptions import InvalidConfigError, MissingDependencyError
+from cargohold.exceptions import InvalidConfigError, InvalidFlavorError, MissingDependencyError
 
 if TYPE_CHECKING:
     import uuid
 
     from pydantic import ValidationError
 
-__all__ = ["Flavor", "format_validation_error"]
+__all__ = ["Flavor", "format_validation_error", "inspect_flavor"]
 
 
 class Flavor:
     """One way to provide a component type, e.g. the ``s3`` artifact store.
 
-    Subclasses set class attributes only; the implementation is named by an import
-    path so listing, describing and validating a flavor never import its heavy library::
+    Subclasses set class attributes, the implementation named by an import path so listing,
+    describing and validating a flavor never import its heavy library::
 
         class S3ArtifactStoreFlavor(BaseArtifactStoreFlavor):
             name = "s3"
             config_class = S3ArtifactStoreConfig
             implementation_source = "cargohold_s3.store:S3ArtifactStore"
+
+    or, as ZenML's guide writes them, properties (``name``, ``type``, ``config_class``,
+    ``implementation_class``, ...) read from an instance; cargohold calls ``implementation_class``
+    only to build a component, so an import inside it stays lazy.
     """
 
     name: ClassVar[str]
@@ -57,17 +61,8 @@ class Flavor:
 
     @classmethod
     def problems(cls) -> list[str]:
-        """What is wrong with this class as a flavor, checked without importing the implementation."""
-        found = [f"it sets no {attr!r}" for attr in ("name", "type", "config_class") if not hasattr(cls, attr)]
-        if not hasattr(cls, "implementation_source") and cls.implementation_class is Flavor.implementation_class:
-            found.append("it sets neither 'implementation_source' nor an 'implementation_class' property")
-        name = getattr(cls, "name", None)
-        if name is not None and (not isinstance(name, str) or not name.isidentifier()):
-            found.append(f"its name {name!r} is not an identifier such as 'my_store'")
-        config = getattr(cls, "config_class", None)
-        if config is not None and not (isinstance(config, type) and issubclass(config, StackComponentConfig)):
-            found.append(f"its config_class {config!r} is not a StackComponentConfig subclass")
-        return found
+        """What is wrong with this class as a flavor, read from an instance without importing the implementation."""
+        return inspect_flavor(cls)[1]
 
     def validate_config(self, values: Mapping[str, Any] | StackComponentConfig) -> StackComponentConfig:
         """Validate raw values with the flavor's config class, naming every bad field."""
@@ -102,7 +97,11 @@ class Flavor:
         settings: Mapping[str, Any] | None = None,
     ) -> StackComponent:
         """Validate ``config`` and construct the implementation from it."""
-        return self.implementation_class(
+        implementation = self.implementation_class
+        missing = sorted(getattr(implementation, "__abstractmethods__", ()))
+        if missing:
+            raise InvalidFlavorError(_incomplete_message(implementation, missing))
+        return implementation(
             self.validate_config(config),
             name=name,
             id=id,
@@ -114,6 +113,43 @@ class Flavor:
         return f"<{self.type} flavor {self.name!r}>"
 
 
+def inspect_flavor(cls: builtins.type[Flavor]) -> tuple[Flavor | None, list[str]]:
+    """An instance of ``cls`` as cargohold makes one (``cls()``), and what is wrong with it as a flavor.
+
+    Attributes are read from the instance, so class attributes and properties both work; ``implementation_class``
+    is never read, so a property importing the implementation stays lazy.
+    """
+    try:
+        flavor = cls()
+    except Exception as exc:
+        written = [a for a in ("name", "type", "config_class") if isinstance(getattr(cls, a, None), property)]
+        fix = "give it an __init__ that takes no arguments"
+        if written:
+            fix += f", or write {', '.join(written)} as class attributes (e.g. name = 'my_store') instead of properties"
+        made = f"cargohold makes a flavor with {cls.__qualname__}() and that raised {type(exc).__name__}: {exc}"
+        return None, [f"{made}; {fix}"]
+    found: list[str] = []
+    values: dict[str, object] = {}
+    for attr in ("name", "type", "config_class"):
+        try:
+            values[attr] = getattr(flavor, attr)
+        except AttributeError:
+            found.append(f"it sets no {attr!r}")
+        except Exception as exc:  # a property's own bug
+            found.append(f"its {attr} property raised {type(exc).__name__}: {exc}")
+    if not hasattr(cls, "implementation_source") and cls.implementation_class is Flavor.implementation_class:
+        found.append("it sets neither 'implementation_source' nor an 'implementation_class' property")
+    name = values.get("name")
+    if "name" in values and (not isinstance(name, str) or not name.isidentifier()):
+        found.append(f"its name {name!r} is not an identifier such as 'my_store'")
+    if "type" in values and not isinstance(values["type"], str):
+        found.append(f"its type {values['type']!r} is not a component type name such as 'artifact_store'")
+    config = values.get("config_class")
+    if "config_class" in values and not (isinstance(config, type) and issubclass(config, StackComponentConfig)):
+        found.append(f"its config_class {config!r} is not a StackComponentConfig subclass")
+    return flavor, found
+
+
 def format_validation_error(flavor: str, exc: ValidationError, what: str = "config") -> str:
     """One sentence per bad field, quoting pydantic and never the rejected value."""
     parts = []
@@ -121,6 +157,17 @@ def format_validation_error(flavor: str, exc: ValidationError, what: str = "conf
         field = ".".join(str(p) for p in error["loc"]) or "(whole config)"
         parts.append(f"{field}: {error['msg'].removeprefix('Value error, ')}")
     return f"Invalid {what} for the {flavor!r} flavor: " + "; ".join(parts) + "."
+
+
+def _incomplete_message(implementation: builtins.type[Any], missing: list[str]) -> str:
+    """Name each method a store lacks, and the base class that has them all."""
+    base = (
+        "; subclass FsspecArtifactStore (from cargohold.plugin) instead, which implements every one of them over "
+        "the fsspec filesystem your 'filesystem' property or _make_filesystem() returns"
+        if getattr(implementation, "TYPE", None) == "artifact_store"
+        else ""
+    )
+    return f"{implementation.__qualname__} does not implement {', '.join(missing)}{base}."
 
 
 def _missing_dependency_message(flavor: Flavor, module_name: str, exc: Exception) -> str:

@@ -211,21 +211,23 @@ class _Discovery:
             return []
         return list(result)
 
-    def flavors_of(self, name: str) -> list[type[Flavor]]:
-        """The usable Flavor classes a registered plugin's hook returns; the unusable are recorded."""
+    def flavors_of(self, name: str) -> list[Flavor]:
+        """The usable flavors (instances) a registered plugin's hook returns; the unusable are recorded."""
         info = self.info(name)
         found = []
         for impl in self.manager.hook.cargohold_flavors.get_hookimpls():
             if impl.plugin_name != name:
                 continue
             for cls in self.call(impl):
-                problems = cls.problems()
-                if not problems and cls.type not in self.types:
-                    problems = [f"its type {cls.type!r} is unknown (known: {', '.join(sorted(self.types))})"]
-                if problems:
+                from cargohold.flavors import inspect_flavor  # imported by call() already
+
+                flavor, problems = inspect_flavor(cls)
+                if flavor is not None and not problems and flavor.type not in self.types:
+                    problems = [f"its type {flavor.type!r} is unknown (known: {', '.join(sorted(self.types))})"]
+                if flavor is None or problems:
                     self.record(info, f"flavor {cls.__qualname__} is not usable: {'; '.join(problems)}")
                     continue
-                found.append(cls)
+                found.append(flavor)
         return found
 
     def run(self, records: Sequence[PluginRecord], builtins: Sequence[ModuleType]) -> FlavorRegistry:
@@ -247,9 +249,9 @@ class _Discovery:
             for ctype, flavor_name, description in record.flavors:
                 claims.setdefault((ctype, flavor_name), []).append(_Slot(name, description))
         given = {name: self.flavors_of(name) for name in [m.__name__ for m in builtins] + live}
-        for name, classes in given.items():
-            for cls in classes:
-                claims.setdefault((cls.type, cls.name), []).append(_Slot(name, cls.description or "", cls()))
+        for name, flavors in given.items():
+            for flavor in flavors:
+                claims.setdefault((flavor.type, flavor.name), []).append(_Slot(name, flavor.description or "", flavor))
         slots = {key: claimants[0] for key, claimants in claims.items() if len(claimants) == 1}
         for key, claimants in claims.items():
             if len(claimants) > 1:
@@ -270,25 +272,25 @@ class _Discovery:
                 kind="conflicts",
             )
 
-    def learn(self, name: str, types: list[str], flavors: list[type[Flavor]]) -> None:
+    def learn(self, name: str, types: list[str], flavors: list[Flavor]) -> None:
         """Turn a cleanly loaded plugin's record into a known one, stamped with the files it was read from."""
-        modules = {self.records[name].module} | {cls.__module__ for cls in flavors}
+        modules = {self.records[name].module} | {type(flavor).__module__ for flavor in flavors}
         self.records[name] = self.records[name]._replace(
             requires=(),  # checked already; a known record is never checked again
             known=True,
             types=tuple(types),
-            flavors=tuple((cls.type, cls.name, cls.description or "") for cls in flavors),
+            flavors=tuple((str(f.type), f.name, f.description or "") for f in flavors),
             files=_plugin_cache.stamps({getattr(sys.modules.get(m), "__file__", None) for m in modules}),
         )
 
     def import_flavors(self, name: str, slots: dict[FlavorKey, _Slot]) -> None:
         """Import a known plugin on its first use and fill in its flavors; a plugin that changed is an error."""
         loaded = self.manager.has_plugin(name) or self.load(self.records[name])
-        flavors = {(cls.type, cls.name): cls for cls in self.flavors_of(name)} if loaded else {}
+        flavors = {(f.type, f.name): f for f in self.flavors_of(name)} if loaded else {}
         mine = {key: slot for key, slot in slots.items() if slot.entry_point == name}
         for key, slot in mine.items():
             if key in flavors:
-                slot.flavor = flavors[key]()
+                slot.flavor = flavors[key]
         stale = [f"{t} flavor {n!r}" for (t, n), slot in mine.items() if slot.flavor is None]
         if stale:
             _plugin_cache.clear()

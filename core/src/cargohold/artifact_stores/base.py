@@ -5,6 +5,7 @@ from __future__ import annotations
 import abc
 import builtins
 from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import IO, Annotated, Any, ClassVar, Literal
 from urllib.parse import urlsplit
@@ -71,8 +72,9 @@ EndpointUrl = Annotated[str | None, AfterValidator(_http_endpoint)]
 class BaseArtifactStoreConfig(StackComponentConfig):
     """Every artifact store's config: a root ``path`` whose scheme the flavor supports."""
 
-    #: The URL prefixes this store accepts, e.g. ``frozenset({"s3://"})``; ``""`` means a plain local path.
-    SUPPORTED_SCHEMES: ClassVar[frozenset[str]]
+    #: The URL prefixes this store accepts, e.g. ``{"s3://"}``; ``""`` means a plain local path. A set is
+    #: frozen when the class is made.
+    SUPPORTED_SCHEMES: ClassVar[AbstractSet[str]]
 
     path: str
 
@@ -85,6 +87,7 @@ class BaseArtifactStoreConfig(StackComponentConfig):
                 f"{cls.__qualname__} must set SUPPORTED_SCHEMES to a non-empty set of prefixes such as "
                 '{"s3://"} (or {""} for local paths).'
             )
+        cls.SUPPORTED_SCHEMES = frozenset(schemes)
 
     @field_validator("path", mode="before")
     @classmethod
@@ -127,7 +130,7 @@ class BaseArtifactStore(StackComponent, abc.ABC):
     @property
     def schemes(self) -> frozenset[str]:
         """The URL prefixes this store answers to."""
-        return self.config.SUPPORTED_SCHEMES
+        return frozenset(self.config.SUPPORTED_SCHEMES)
 
     @abc.abstractmethod
     def open(self, path: str, mode: str = "r") -> IO[Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import inspect
 import io
 import shutil
 import uuid
@@ -48,6 +49,30 @@ def _translated(method: F) -> F:
     return cast(F, wrapper)
 
 
+#: How many leading arguments of each interface method are paths in the store.
+_PATH_ARGUMENTS = {
+    "open": 1, "copyfile": 2, "exists": 1, "glob": 1, "isdir": 1, "listdir": 1, "makedirs": 1, "mkdir": 1,
+    "remove": 1, "rename": 2, "rmtree": 1, "stat": 1, "walk": 1, "size": 1,
+}  # fmt: skip
+
+
+def _sandboxed(method: F, count: int) -> F:
+    """``method`` with its first ``count`` path arguments refused outside the root and passed on as full paths."""
+    signature = inspect.signature(method)
+    names = list(signature.parameters)[1 : 1 + count]
+
+    @functools.wraps(method)
+    def wrapper(self: FsspecArtifactStore, *args: Any, **kwargs: Any) -> Any:
+        bound = signature.bind(self, *args, **kwargs)
+        for name in names:
+            if name in bound.arguments:
+                bound.arguments[name] = self._full(self._parts(bound.arguments[name]))
+        return method(*bound.args, **bound.kwargs)
+
+    wrapper._cargohold_sandboxed = True  # type: ignore[attr-defined]
+    return cast(F, wrapper)
+
+
 class FsspecArtifactStore(BaseArtifactStore):
     """An artifact store over an fsspec filesystem: a flavor supplies ``_make_filesystem`` and nothing else.
 
@@ -66,6 +91,17 @@ class FsspecArtifactStore(BaseArtifactStore):
     upload_part_size: ClassVar[int] = 6 << 20
     upload_concurrency: ClassVar[int] = 4
     _filesystem: AbstractFileSystem | None = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """A store whose backend comes from its own ``filesystem`` property (as ZenML's guide writes one) hands
+        paths to that filesystem itself, so its overrides of the interface get the sandbox here."""
+        super().__init_subclass__(**kwargs)
+        if not any("filesystem" in vars(c) for c in cls.__mro__[: cls.__mro__.index(FsspecArtifactStore)]):
+            return
+        for name, count in _PATH_ARGUMENTS.items():
+            method = vars(cls).get(name)
+            if callable(method) and not getattr(method, "_cargohold_sandboxed", False):
+                setattr(cls, name, _sandboxed(method, count))
 
     def _make_filesystem(self) -> AbstractFileSystem:
         """Build the fsspec filesystem from ``self.config``; called once, on first use."""

@@ -166,7 +166,9 @@ class FlavorTests:
                 "declared with SecretField, or print only fields that are not secret."
             )
 
-    def test_entry_point_resolves_to_the_flavor(self, flavor_class: type[Flavor], entry_point: str | None) -> None:
+    def test_entry_point_resolves_to_the_flavor(
+        self, flavor_class: type[Flavor], flavor: Flavor, entry_point: str | None
+    ) -> None:
         if entry_point is None:
             pytest.skip("entry_point is None: the flavor is registered by dotted path, not installed as a plugin")
         found = entry_points(group=ENTRY_POINT_GROUP, name=entry_point)
@@ -180,7 +182,7 @@ class FlavorTests:
         for info in registry.plugins:
             if info.entry_point == entry_point and info.error is not None:
                 _fail(f"Discovery could not use the plugin: {info.error}")
-        key = (flavor_class.type, flavor_class.name)
+        key = (str(flavor.type), flavor.name)
         provided = registry.get(key)
         if provided is None or type(provided) is not flavor_class or registry.origin(*key).entry_point != entry_point:
             _fail(
@@ -195,13 +197,20 @@ class FlavorTests:
         if flavor.type != cls.TYPE:
             _fail(f"{cls.__qualname__} is a {cls.TYPE}, but {flavor!r} is a {flavor.type} flavor.")
         missing = sorted(getattr(cls, "__abstractmethods__", ()))
-        if issubclass(cls, FsspecArtifactStore) and cls._make_filesystem is FsspecArtifactStore._make_filesystem:
-            missing.append("_make_filesystem")
+        hints = []
+        if issubclass(cls, FsspecArtifactStore):
+            if cls._make_filesystem is FsspecArtifactStore._make_filesystem and (
+                cls.filesystem is FsspecArtifactStore.filesystem
+            ):
+                missing.append("_make_filesystem")
+                hints.append("_make_filesystem may instead be a 'filesystem' property that returns the filesystem")
+        elif missing and cls.TYPE == "artifact_store":
+            hints.append("or subclass FsspecArtifactStore, which implements them all over an fsspec filesystem")
         if missing:
             owners = sorted({next(c.__qualname__ for c in cls.__mro__ if name in vars(c)) for name in missing})
             _fail(
                 f"{cls.__qualname__} does not implement {', '.join(missing)}: implement each with the behaviour "
-                f"its docstring in {' and '.join(owners)} describes."
+                f"its docstring in {' and '.join(owners)} describes{''.join('; ' + h for h in hints)}."
             )
 
     def test_schemes_are_ones_paths_can_match(self, flavor: Flavor) -> None:
