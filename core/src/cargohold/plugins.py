@@ -187,7 +187,23 @@ class _Discovery:
             )
             self.record(info, reason, kind="is incompatible")
             return False
-        self.manager.register(module, name=record.entry_point)
+        try:
+            self.manager.register(module, name=record.entry_point)
+        except pluggy.PluginValidationError as exc:  # a hook whose arguments its spec does not offer
+            if self.manager.is_registered(module):  # pluggy keeps the hooks it checked before this one
+                self.manager.unregister(module)
+            detail = " ".join(str(exc).partition("\n")[2].split())  # pluggy's first line repeats the plugin's name
+            self.record(
+                info,
+                f"its hook does not match cargohold's ({detail}); take only the arguments its spec in "
+                "cargohold.hookspecs names",
+            )
+            return False
+        unknown = [c.name for c in self.manager.get_hookcallers(module) or () if not c.has_spec()]
+        if unknown:
+            self.manager.unregister(module)
+            self.record(info, _unknown_hooks_message(unknown))
+            return False
         return True
 
     def call(self, impl: Any) -> list[Any]:
@@ -306,6 +322,18 @@ class _Discovery:
 
 def _flag(name: str) -> bool:
     return os.environ.get(name, "") not in ("", "0")
+
+
+def _unknown_hooks_message(names: list[str]) -> str:
+    """Name each hook cargohold does not have, and the one that was probably meant."""
+    import difflib
+
+    known = [n for n in dir(hookspecs) if n.startswith(f"{_CORE}_")]
+    guesses = []
+    for name in names:
+        near = difflib.get_close_matches(name, known, 1)
+        guesses.append(f"{name} (did you mean {near[0]}?)" if near else name)
+    return f"it implements {', '.join(guesses)}, which is not a cargohold hook; rename it to one of {', '.join(known)}"
 
 
 def _is_kind(item: object, kind: type) -> bool:

@@ -7,12 +7,12 @@ import json
 import types
 import typing
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from pydantic import BaseModel
 
-from cargohold.flavors import Flavor
+if TYPE_CHECKING:
+    from cargohold.flavors import Flavor
 
 __all__ = ["EXTRA_OPTIONS", "config_values", "extra_options"]
 
@@ -72,4 +72,6 @@ def _takes_json(annotation: Any) -> bool:
     target = origin or annotation
     if not isinstance(target, type) or issubclass(target, str | bytes):
         return False
+    from pydantic import BaseModel  # only a command that takes config fields pays for it
+
     return issubclass(target, BaseModel | collections.abc.Collection)

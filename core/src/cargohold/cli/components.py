@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import functools
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
+from cargohold._component_types import StackComponentType
 from cargohold.cli._options import EXTRA_OPTIONS, config_values, extra_options
 from cargohold.cli._output import json_option, print_json, print_table
 from cargohold.cli.flavor import make_flavor_group
 from cargohold.client import Client
-from cargohold.components import StackComponentType
-from cargohold.registry import ComponentRecord
+
+if TYPE_CHECKING:
+    from cargohold.registry import ComponentRecord
 
 __all__ = ["artifact_store", "group_for_type"]
 
