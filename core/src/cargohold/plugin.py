@@ -1,0 +1,105 @@
+"""Everything a flavor's ``flavor.py`` and ``store.py`` import, from one place that stays stable.
+
+A plugin imports only from here; the modules behind these names may move between releases.
+Each name loads its module on first access, so a flavor module importing the config and flavor
+bases never pulls in fsspec through ``FsspecArtifactStore``::
+
+    from cargohold.plugin import BaseArtifactStoreConfig, BaseArtifactStoreFlavor, SecretField, hookimpl
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from cargohold.artifact_stores import (
+        STAGING_SUFFIX,
+        BaseArtifactStore,
+        BaseArtifactStoreConfig,
+        BaseArtifactStoreFlavor,
+        EndpointUrl,
+        FileStat,
+        ObjectInfo,
+        WalkItem,
+    )
+    from cargohold.artifact_stores.fsspec_store import FsspecArtifactStore, PartUpload, Reader, SizedStream
+    from cargohold.components import StackComponent, StackComponentConfig, StackComponentSettings, StackComponentType
+    from cargohold.exceptions import CargoholdError, InvalidConfigError, MissingDependencyError, OutsideStoreError
+    from cargohold.flavors import Flavor
+    from cargohold.hookspecs import hookimpl
+    from cargohold.locations import home
+    from cargohold.secrets import SecretField, SecretReference, parse_secret_reference
+
+_LAZY = {
+    **dict.fromkeys(
+        [
+            "STAGING_SUFFIX",
+            "BaseArtifactStore",
+            "BaseArtifactStoreConfig",
+            "BaseArtifactStoreFlavor",
+            "EndpointUrl",
+            "FileStat",
+            "ObjectInfo",
+            "WalkItem",
+        ],
+        "cargohold.artifact_stores",
+    ),
+    **dict.fromkeys(
+        ["FsspecArtifactStore", "PartUpload", "Reader", "SizedStream"], "cargohold.artifact_stores.fsspec_store"
+    ),
+    **dict.fromkeys(
+        ["StackComponent", "StackComponentConfig", "StackComponentSettings", "StackComponentType"],
+        "cargohold.components",
+    ),
+    **dict.fromkeys(
+        ["CargoholdError", "InvalidConfigError", "MissingDependencyError", "OutsideStoreError"], "cargohold.exceptions"
+    ),
+    "Flavor": "cargohold.flavors",
+    "hookimpl": "cargohold.hookspecs",
+    "home": "cargohold.locations",
+    **dict.fromkeys(["SecretField", "SecretReference", "parse_secret_reference"], "cargohold.secrets"),
+}
+
+__all__ = [
+    "STAGING_SUFFIX",
+    "BaseArtifactStore",
+    "BaseArtifactStoreConfig",
+    "BaseArtifactStoreFlavor",
+    "CargoholdError",
+    "EndpointUrl",
+    "FileStat",
+    "Flavor",
+    "FsspecArtifactStore",
+    "InvalidConfigError",
+    "MissingDependencyError",
+    "ObjectInfo",
+    "OutsideStoreError",
+    "PartUpload",
+    "Reader",
+    "SecretField",
+    "SecretReference",
+    "SizedStream",
+    "StackComponent",
+    "StackComponentConfig",
+    "StackComponentSettings",
+    "StackComponentType",
+    "WalkItem",
+    "home",
+    "hookimpl",
+    "parse_secret_reference",
+]
+
+
+def __getattr__(name: str) -> Any:
+    """Load a public name's module on first access."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(
+            f"module 'cargohold.plugin' has no attribute {name!r}; flavors may use: {', '.join(__all__)}"
+        )
+    return getattr(importlib.import_module(module), name)
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
