@@ -137,3 +137,18 @@ def test_a_non_empty_directory_is_left_alone(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "is not empty; choose another directory" in result.output
     assert [p.name for p in tmp_path.iterdir()] == ["keep.txt"]
+
+
+def test_the_generated_tests_run_the_kit_through_fileio_too(scaffolded: Scaffolded) -> None:
+    result = scaffolded.run("python", "-m", "pytest", "--collect-only", "-q", cwd=scaffolded.project)
+    assert result.returncode == 0, result.stdout[-3000:]
+    through = [line for line in result.stdout.splitlines() if "::TestMyfsStoreThroughFileio::" in line]
+    assert len(through) >= 50
+
+
+def test_a_scheme_an_installed_flavor_serves_is_warned_about(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["flavor", "new", "mine", "--scheme", "file://", "--dir", str(tmp_path / "p")])
+    assert result.exit_code == 0, result.output
+    assert "Warning: the installed 'local' flavor (cargohold-local) already serves file:// paths" in result.output
+    quiet = CliRunner().invoke(main, ["flavor", "new", "other", "--dir", str(tmp_path / "q")])
+    assert "Warning" not in quiet.output

@@ -86,8 +86,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from cargohold import SecretField, hookimpl
-from cargohold.artifact_stores import BaseArtifactStoreConfig, BaseArtifactStoreFlavor
+from cargohold.plugin import BaseArtifactStoreConfig, BaseArtifactStoreFlavor, SecretField, hookimpl
 
 #: The plugin API this module is written for; a cargohold offering another reports the plugin incompatible.
 cargohold_api_version = ${api}
@@ -127,7 +126,7 @@ from __future__ import annotations
 
 import fsspec
 
-from cargohold.artifact_stores import FsspecArtifactStore
+from cargohold.plugin import FsspecArtifactStore
 from cargohold_${name}.flavor import ${cls}ArtifactStoreConfig
 
 
@@ -155,9 +154,17 @@ from typing import Any
 
 import pytest
 
-from cargohold.artifact_stores import BaseArtifactStore
+from cargohold.plugin import BaseArtifactStore
 from cargohold_${name}.flavor import ${cls}ArtifactStoreFlavor
-from cargohold_testkit import ArtifactStoreTests, FlavorTests
+from cargohold_testkit import ArtifactStoreTests, ArtifactStoreTestsThroughFileio, FlavorTests
+
+
+@pytest.fixture
+def store() -> BaseArtifactStore:
+    """A fresh, empty store; at module level, so that both runs of the kit below use it."""
+    built = ${cls}ArtifactStoreFlavor().build({"path": f"${scheme}kit-{uuid.uuid4().hex}/root"})
+    assert isinstance(built, BaseArtifactStore)
+    return built
 
 
 class Test${cls}Flavor(FlavorTests):
@@ -179,11 +186,9 @@ class Test${cls}Flavor(FlavorTests):
 class Test${cls}Store(ArtifactStoreTests):
     """Every behaviour of the artifact store interface, each test on a fresh store."""
 
-    @pytest.fixture
-    def store(self) -> BaseArtifactStore:
-        store = ${cls}ArtifactStoreFlavor().build({"path": f"${scheme}kit-{uuid.uuid4().hex}/root"})
-        assert isinstance(store, BaseArtifactStore)
-        return store
+
+class Test${cls}StoreThroughFileio(ArtifactStoreTestsThroughFileio):
+    """The same behaviours by full path through cargohold.fileio, the way users reach a store."""
 '''
 
 #: Where each template goes in the project; ``${name}`` in a path is the flavor name.
@@ -257,6 +262,21 @@ def _check_scheme(scheme: str) -> str:
     return scheme
 
 
+def _warn_if_served(scheme: str) -> None:
+    """Say which installed flavors already serve ``scheme``: a second one is allowed, but rarely meant."""
+    from cargohold.plugins import get_flavor_registry
+
+    registry = get_flavor_registry()
+    for key in registry:
+        if key[0] == "artifact_store" and scheme in getattr(registry[key].config_class, "SUPPORTED_SCHEMES", ()):
+            click.echo(
+                f"Warning: the installed {key[1]!r} flavor ({registry.origin(*key).distribution}) already serves "
+                f"{scheme} paths; fileio tells two such stores apart only by their roots. Pass another --scheme "
+                "unless you mean to write a second flavor for it.",
+                err=True,
+            )
+
+
 @click.command("new")
 @click.argument("name")
 @click.option("--scheme", default=None, help="The URL scheme the flavor serves (default: NAME://).")
@@ -271,6 +291,7 @@ def new(name: str, scheme: str | None, directory: Path | None) -> None:
     """Write a new artifact store flavor plugin NAME that builds, installs and passes the conformance kit."""
     _check_name(name)
     scheme = _check_scheme(scheme or name.replace("_", "-"))
+    _warn_if_served(scheme)
     where = directory or Path(f"cargohold-{name.replace('_', '-')}")
     if where.exists() and any(where.iterdir()):
         raise click.BadParameter(f"{str(where)!r} is not empty; choose another directory.", param_hint="--dir")
