@@ -5,13 +5,19 @@ from __future__ import annotations
 import subprocess
 import textwrap
 import xml.etree.ElementTree as ET
+from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
 from venvs import CORE, REPO, install, make_venv
 
-from cargohold.artifact_stores import BaseArtifactStore, BaseArtifactStoreConfig, BaseArtifactStoreFlavor
-from cargohold_testkit import FlavorTests
+from cargohold.artifact_stores import (
+    BaseArtifactStore,
+    BaseArtifactStoreConfig,
+    BaseArtifactStoreFlavor,
+    FsspecArtifactStore,
+)
+from cargohold_testkit import ArtifactStoreTests, ArtifactStoreTestsThroughFileio, FlavorTests
 
 TESTKIT = REPO / "packages" / "testkit"
 
@@ -225,3 +231,37 @@ def test_every_unimplemented_method_is_listed() -> None:
 def test_a_scheme_no_path_can_match_is_caught() -> None:
     with pytest.raises(pytest.fail.Exception, match=r"'MyFS://', which no path ever matches: a scheme is lowercase"):
         FlavorTests().test_schemes_are_ones_paths_can_match(HalfFlavor())
+
+
+class FolderConfig(BaseArtifactStoreConfig):
+    SUPPORTED_SCHEMES: ClassVar[frozenset[str]] = frozenset({""})
+
+
+class EagerFolderStore(FsspecArtifactStore):
+    """A local folder left on the object stores' staging: its files show as soon as they are opened."""
+
+    def _make_filesystem(self) -> Any:
+        import fsspec
+
+        return fsspec.filesystem("file", auto_mkdir=True)
+
+
+@pytest.mark.parametrize("test", ["test_failed_write_leaves_nothing", "test_failed_overwrite_keeps_the_old_content"])
+def test_a_staged_write_failure_names_write_staging(tmp_path: Path, test: str) -> None:
+    store = EagerFolderStore(FolderConfig(path=str(tmp_path / "root")))
+    with pytest.raises(AssertionError) as failure:
+        getattr(ArtifactStoreTests(), test)(store)
+    assert 'EagerFolderStore.write_staging is "close"' in str(failure.value)
+    assert 'set write_staging = "rename"' in str(failure.value)
+
+
+def test_a_store_fixture_inside_a_through_fileio_class_is_explained() -> None:
+    with pytest.raises(TypeError) as refused:
+
+        class TestMineThroughFileio(ArtifactStoreTestsThroughFileio):
+            @pytest.fixture
+            def store(self) -> BaseArtifactStore:
+                raise AssertionError("never built")
+
+    assert "defines its own 'store' fixture, which replaces the kit's" in str(refused.value)
+    assert "Move the fixture out of the class, to module level or conftest.py" in str(refused.value)

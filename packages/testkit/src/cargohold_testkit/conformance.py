@@ -37,6 +37,21 @@ def _write(store: BaseArtifactStore, path: str, data: bytes = b"data") -> str:
     return path
 
 
+def _staging_advice(store: BaseArtifactStore, what: str) -> str:
+    """What to change when an interrupted write showed under its final name."""
+    staging = getattr(store, "write_staging", None)
+    if staging == "close":
+        fix = (
+            f'{type(store).__name__}.write_staging is "close", which suits only object stores that publish an upload '
+            'when it is closed; your filesystem shows a file as soon as it is opened, so set write_staging = "rename"'
+        )
+    elif staging is not None:
+        fix = f"{type(store).__name__}.write_staging is {staging!r}; check that its filesystem's rename replaces a file"
+    else:
+        fix = "stage each write under a temporary name and move it into place only when it is closed without error"
+    return f"An interrupted write {what}: {fix}."
+
+
 def _read(store: BaseArtifactStore, path: str) -> bytes:
     with store.open(path, "rb") as f:
         data: bytes = f.read()
@@ -92,14 +107,14 @@ class ArtifactStoreTests:
         with pytest.raises(RuntimeError), store.open(path, "wb") as f:
             f.write(b"partial")
             raise RuntimeError("interrupted")
-        assert not store.exists(path)
+        assert not store.exists(path), _staging_advice(store, "left a file under its final name")
 
     def test_failed_overwrite_keeps_the_old_content(self, store: BaseArtifactStore) -> None:
         path = _write(store, self.url(store, "keep.bin"), b"old")
         with pytest.raises(RuntimeError), store.open(path, "wb") as f:
             f.write(b"new but unfinished")
             raise RuntimeError("interrupted")
-        assert _read(store, path) == b"old"
+        assert _read(store, path) == b"old", _staging_advice(store, "replaced the old content")
 
     def test_exclusive_mode_refuses_an_existing_file(self, store: BaseArtifactStore) -> None:
         path = _write(store, self.url(store, "x.bin"), b"first")

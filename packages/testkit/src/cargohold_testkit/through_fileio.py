@@ -107,6 +107,17 @@ class ArtifactStoreTestsThroughFileio(ArtifactStoreTests):
         yield ThroughFileio(store)
         fileio.unmount(store)
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """A ``store`` fixture in the subclass would replace the wrapping one above, and every test would quietly
+        run on the bare store; refuse it where it is written, saying where the fixture belongs."""
+        super().__init_subclass__(**kwargs)
+        if next(c for c in cls.__mro__ if "store" in vars(c)) is not ArtifactStoreTestsThroughFileio:
+            raise TypeError(
+                f"{cls.__qualname__} defines its own 'store' fixture, which replaces the kit's and would run every "
+                "test on the bare store instead of through cargohold.fileio. Move the fixture out of the class, to "
+                "module level or conftest.py: the kit's 'store' fixture wraps the one it finds there."
+            )
+
     # A path outside a store's root is never this store's: fileio routes it to another store that
     # contains it, or refuses it (ad-hoc stores are off unless a user opts in).
 
