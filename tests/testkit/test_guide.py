@@ -1,7 +1,8 @@
 """docs/writing-a-flavor.md cannot rot: every code block runs, in order, in an empty folder and a fresh venv.
 
-A block whose first line is ``# file: PATH`` is written to PATH; ``# in: PATH`` must appear verbatim in
-PATH (what the scaffold wrote); any other bash or python block is run, and must succeed.
+A block whose first line is ``# file: PATH`` is written to PATH; ``# in: PATH`` must be the whole of PATH,
+byte for byte (what the scaffold wrote); any other bash or python block is run verbatim, and must succeed.
+The folder holds what a reader has after ``git clone``: a checkout of cargohold named ``cargohold``.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ def test_every_block_runs(tmp_path: Path, cargohold_home: Path) -> None:
     python = make_venv(tmp_path / "venv", CORE, TESTKIT, "pytest>=8", "pip")
     work = tmp_path / "work"
     work.mkdir()
+    (work / "cargohold").symlink_to(REPO, target_is_directory=True)
     env = {
         **os.environ,
         "PATH": f"{python.parent}{os.pathsep}{os.environ['PATH']}",
@@ -52,7 +54,7 @@ def test_every_block_runs(tmp_path: Path, cargohold_home: Path) -> None:
         first, _, rest = code.partition("\n")
         where = f"block {number} of {GUIDE.name} ({first!r})"
         if first.startswith("# in: "):
-            assert rest in (work / first.removeprefix("# in: ")).read_text(), f"{where} differs from that file"
+            assert rest == (work / first.removeprefix("# in: ")).read_text(), f"{where} is not that whole file"
         elif first.startswith("# file: "):
             target = work / first.removeprefix("# file: ")
             target.parent.mkdir(parents=True, exist_ok=True)
