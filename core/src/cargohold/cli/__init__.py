@@ -48,14 +48,38 @@ class _LazyGroup(click.Group):
         try:
             return super().invoke(ctx)
         except CargoholdError as exc:
+            if ctx.params.get("debug"):
+                raise
             raise click.ClickException(str(exc)) from None
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as exc:  # a bug, most often in a plugin: one line unless asked for the traceback
+            if ctx.params.get("debug"):
+                raise
+            raise click.ClickException(_bug_line(exc)) from None
 
 
 @click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="cargohold", message="%(prog)s %(version)s")
-def main() -> None:
+@click.option(
+    "--debug", is_flag=True, envvar="CARGOHOLD_DEBUG", help="Show the traceback of an error (or CARGOHOLD_DEBUG=1)."
+)
+def main(debug: bool) -> None:
     """cargohold: register artifact stores and stacks, and move artifacts through them."""
     warnings.formatwarning = _one_line_warning
+
+
+def _bug_line(exc: Exception) -> str:
+    """An unexpected exception as one line: what, where it was raised, and how to see the rest."""
+    import traceback
+
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" (raised at {frames[-1].filename}:{frames[-1].lineno})" if frames else ""
+    detail = " ".join(str(exc).split())
+    return (
+        f"{type(exc).__name__}: {detail}{where}; this is a bug in cargohold or in a plugin, and --debug "
+        "(or CARGOHOLD_DEBUG=1) shows its traceback."
+    )
 
 
 def _one_line_warning(message: Warning | str, category: type[Warning], *args: object, **kwargs: object) -> str:
