@@ -253,6 +253,20 @@ class Client:
         with self.registry.read() as tx:
             return tx.component(component_type, name)
 
+    def config_problems(self, component: ComponentRecord) -> dict[str, str]:
+        """Each stored config field the installed flavor now refuses, checked as ``build`` would see it (references
+        resolved; one whose secret is gone stays as written). A flavor that is gone raises, as ``get_flavor`` does."""
+        flavor = self.get_flavor(component.type, component.flavor)
+        where = f"the {component.type} {component.name!r}"
+        values = {}
+        with self.registry.read() as tx:
+            for field, value in component.config.items():
+                try:
+                    values[field] = _resolve(tx, value, where, field)
+                except SecretNotFoundError:
+                    values[field] = value
+        return flavor.config_problems(values)
+
     def stacks_using(self, component: ComponentRecord) -> list[str]:
         """Names of the stacks that hold a component."""
         with self.registry.read() as tx:
@@ -288,7 +302,7 @@ class Client:
         info = self.flavor_info(component_type, current.flavor)
         found = info.usable_flavor()
         removed = _check_not_both(remove, config or {})
-        _check_fields(found, {*removed, *(config or {})})
+        _check_fields(found, {*(removed - set(current.config)), *(config or {})})  # a dropped field can still go
         with self.registry.write() as tx:
             _check_flavor_still_registered(tx, info)
             current = tx.component(component_type, name)

@@ -75,6 +75,16 @@ class Flavor:
         except ValidationError as exc:
             raise InvalidConfigError(format_validation_error(self.name, exc)) from None
 
+    def config_problems(self, values: Mapping[str, Any]) -> dict[str, str]:
+        """Each field of ``values`` the config class refuses, with pydantic's reason; empty when they validate."""
+        from pydantic import ValidationError
+
+        try:
+            self.config_class.model_validate(dict(values))
+        except ValidationError as exc:
+            return dict(_field_errors(exc))
+        return {}
+
     def validate_settings(self, values: Mapping[str, Any] | None) -> StackComponentSettings | None:
         """Validate per-use settings the same way a config is validated."""
         if not values:
@@ -152,11 +162,16 @@ def inspect_flavor(cls: builtins.type[Flavor]) -> tuple[Flavor | None, list[str]
 
 def format_validation_error(flavor: str, exc: ValidationError, what: str = "config") -> str:
     """One sentence per bad field, quoting pydantic and never the rejected value."""
-    parts = []
-    for error in exc.errors(include_input=False, include_url=False):
-        field = ".".join(str(p) for p in error["loc"]) or "(whole config)"
-        parts.append(f"{field}: {error['msg'].removeprefix('Value error, ')}")
+    parts = [f"{field}: {message}" for field, message in _field_errors(exc)]
     return f"Invalid {what} for the {flavor!r} flavor: " + "; ".join(parts) + "."
+
+
+def _field_errors(exc: ValidationError) -> list[tuple[str, str]]:
+    """(field, reason) of each error, never quoting the rejected value."""
+    return [
+        (".".join(str(p) for p in error["loc"]) or "(whole config)", error["msg"].removeprefix("Value error, "))
+        for error in exc.errors(include_input=False, include_url=False)
+    ]
 
 
 def _incomplete_message(implementation: builtins.type[Any], missing: list[str]) -> str:

@@ -13,11 +13,12 @@ from cargohold.cli._options import EXTRA_OPTIONS, config_values, extra_options
 from cargohold.cli._output import json_option, print_json, print_table
 from cargohold.cli.flavor import make_flavor_group
 from cargohold.client import Client
+from cargohold.exceptions import CargoholdError
 
 if TYPE_CHECKING:
     from cargohold.registry import ComponentRecord
 
-__all__ = ["artifact_store", "group_for_type"]
+__all__ = ["artifact_store", "config_problems", "group_for_type"]
 
 
 @functools.cache
@@ -65,13 +66,16 @@ def _add_component_commands(group: click.Group, component_type: str) -> None:
         for stack in client.stacks():
             for component in stack.components.values():
                 members.setdefault(component.id, []).append(stack.name)
-        rows = [_component_data(c, members.get(c.id, [])) for c in client.components(component_type)]
+        rows = [_component_data(c, members.get(c.id, []), client) for c in client.components(component_type)]
         if as_json:
             print_json(rows)
             return
         print_table(
-            ["NAME", "FLAVOR", "STACKS", "ID"],
-            [(r["name"], r["flavor"], ", ".join(r["stacks"]), r["id"]) for r in rows],
+            ["NAME", "FLAVOR", "STACKS", "CONFIG", "ID"],
+            [
+                (r["name"], r["flavor"], ", ".join(r["stacks"]), _config_cell(r["config_problems"]), r["id"])
+                for r in rows
+            ],
         )
 
     @group.command("describe")
@@ -81,12 +85,18 @@ def _add_component_commands(group: click.Group, component_type: str) -> None:
         """One component: its flavor, its config (secrets as references), and the stacks it is part of."""
         client = Client()
         record = client.get_component(component_type, name)
-        data = _component_data(record, client.stacks_using(record))
+        data = _component_data(record, client.stacks_using(record), client)
         if as_json:
             print_json(data)
             return
         click.echo(f"{label} {record.name!r} of flavor {record.flavor!r} (id {record.id})")
         click.echo(f"stacks: {', '.join(data['stacks']) or '-'}; created {record.created}, updated {record.updated}")
+        for field, reason in data["config_problems"].items():
+            click.echo(f"invalid under the installed flavor: {field}: {reason}")
+        if data["config_problems"]:
+            click.echo(
+                f"repair it with 'cargohold {group.name} update {name} --FIELD=VALUE' or --remove-attribute FIELD"
+            )
         print_table(["FIELD", "VALUE"], [(field, _shown(value)) for field, value in sorted(record.config.items())])
 
     @group.command("update", context_settings=EXTRA_OPTIONS)
@@ -121,8 +131,22 @@ def _add_component_commands(group: click.Group, component_type: str) -> None:
         click.echo(f"Deleted the {label} {name!r}.")
 
 
-def _component_data(record: ComponentRecord, stacks: list[str]) -> dict[str, Any]:
-    return {**record.to_dict(), "stacks": stacks}
+def _component_data(record: ComponentRecord, stacks: list[str], client: Client) -> dict[str, Any]:
+    return {**record.to_dict(), "stacks": stacks, "config_problems": config_problems(client, record)}
+
+
+def config_problems(client: Client, record: ComponentRecord) -> dict[str, str]:
+    """Each stored field the installed flavor refuses, by name; ``(flavor)`` when the flavor itself is gone."""
+    try:
+        return client.config_problems(record)
+    except CargoholdError as exc:
+        return {"(flavor)": str(exc)}
+
+
+def _config_cell(problems: dict[str, str]) -> str:
+    if "(flavor)" in problems:
+        return "flavor missing"
+    return f"invalid: {', '.join(problems)}" if problems else "ok"
 
 
 def _shown(value: Any) -> str:
