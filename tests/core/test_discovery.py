@@ -217,3 +217,15 @@ def test_a_zenml_style_plugin_flavor_lists_describes_and_registers_without_its_i
     assert result.returncode == 0, result.stderr
     refused = cli(venv, "artifact-store", "register", "z2", "-f", "zenml_style", "--path=s3://b/x", CARGOHOLD_HOME=home)
     assert "use zen://" in refused.stderr  # the plain set is the config's schemes
+
+
+def test_doctor_names_every_failing_plugin_and_what_to_do(venv: Path, tmp_path: Path) -> None:
+    result = cli(venv, "doctor", "--json", CARGOHOLD_HOME=str(tmp_path / "home"))
+    assert result.returncode == 1
+    found = json.loads(result.stdout)
+    assert {p["check"] for p in found} == {"plugin"}
+    assert {d for d in FAILING if any(d in p["subject"] for p in found)} == set(FAILING)
+    misspelled = next(p for p in found if "cargohold-misspelled" in p["subject"])
+    assert "did you mean cargohold_flavors?" in misspelled["problem"]
+    assert misspelled["fix"].endswith("or block it with CARGOHOLD_DISABLE_PLUGINS=cargohold-misspelled")
+    assert not (tmp_path / "home").exists()  # doctor creates no registry

@@ -16,6 +16,7 @@ __all__ = ["main"]
 #: command name -> "module:attribute"; each noun lives in its own module.
 _COMMANDS = {
     "artifact-store": "cargohold.cli.components:artifact_store",
+    "doctor": "cargohold.cli.doctor:doctor",
     "flavor": "cargohold.cli.flavor:flavor",
     "fs": "cargohold.cli.fs:fs",
     "init": "cargohold.cli.init:init",
