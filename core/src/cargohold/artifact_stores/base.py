@@ -121,6 +121,8 @@ class BaseArtifactStore(StackComponent, abc.ABC):
     supports_empty_dirs: ClassVar[bool] = True
     atomic_rename: ClassVar[bool] = False
     conditional_write: ClassVar[bool] = False
+    #: Whether ``set_mtime`` works: a sync then compares modification times for equality, not age.
+    keeps_mtime: ClassVar[bool] = False
 
     @property
     def path(self) -> str:
@@ -204,6 +206,17 @@ class BaseArtifactStore(StackComponent, abc.ABC):
                 info = self.stat(f"{dirpath.rstrip('/')}/{name}")
                 found.append(ObjectInfo(info.path, info.size, info.mtime))
         return sorted(found, key=lambda o: o.path)
+
+    def set_mtime(self, path: str, mtime: float) -> None:
+        """Give a file its source's modification time, so a later sync sees an edit that kept the size.
+
+        Only stores with ``keeps_mtime`` can; the others (object stores) stamp their own time.
+        """
+        raise NotImplementedError(f"{type(self).__name__} cannot set modification times")
+
+    def fsync(self, path: str) -> None:
+        """Make a written file and its folder's entry for it survive a power cut; a no-op where a write
+        returns only once the service holds it (object stores)."""
 
     def bulk_delete(self, paths: Iterable[str]) -> dict[str, OSError]:
         """Delete many files; a file already gone counts as deleted. Returns the failures, keyed by path.

@@ -57,6 +57,7 @@ class LocalArtifactStore(BaseArtifactStore):
     config: LocalArtifactStoreConfig
     atomic_rename = True
     conditional_write = True
+    keeps_mtime = True
 
     def __init__(self, config: LocalArtifactStoreConfig, **kwargs: Any) -> None:
         super().__init__(config, **kwargs)
@@ -331,6 +332,18 @@ class LocalArtifactStore(BaseArtifactStore):
         st = os.stat(full)
         is_dir = _stat.S_ISDIR(st.st_mode)
         return FileStat(full, 0 if is_dir else st.st_size, "directory" if is_dir else "file", st.st_mtime)
+
+    def set_mtime(self, path: str, mtime: float) -> None:
+        os.utime(self._resolve(path), (mtime, mtime))
+
+    def fsync(self, path: str) -> None:
+        full = self._resolve(path)
+        for target, flags in ((full, os.O_RDONLY | _CLOEXEC), (os.path.dirname(full), _LIST_FLAGS)):
+            fd = os.open(target, flags)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
 
     def size(self, path: str) -> int:
         full = self._resolve(path)
