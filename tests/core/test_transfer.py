@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import threading
 from collections.abc import Iterator
 from typing import IO, Any
@@ -264,6 +265,122 @@ def test_small_files_to_an_async_store_go_as_coroutines(src: MemoryStore, monkey
         fileio.unmount(target)
 
 
+#: Small files in the tree of the test below.
+SMALL_ONES = 8
+
+
+class CountingStore(MemoryStore):
+    """Counts its files open for reading at once. Each read waits until ``expected`` are open (or a deadline
+    passes), so a transfer that runs ``expected`` files at a time shows exactly that many; a large file's
+    waits for every small one to have started, so small and large files that move at once show it."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.expected = 1
+        self.most = self.now = self.waves = self.small = 0
+        self.gate = threading.Condition()
+
+    def open(self, path: str, mode: str = "r") -> IO[Any]:
+        if "r" not in mode:
+            return super().open(path, mode)
+        with self.gate:
+            self.now += 1
+            self.most = max(self.most, self.now)
+            if "large" in path:  # open until every small file has started, so any overlap of the two kinds shows
+                self.gate.wait_for(lambda: self.small >= SMALL_ONES, timeout=5)
+            else:
+                self.small += 1
+                self.gate.notify_all()
+            if self.now >= self.expected:  # a full wave: every reader waiting in it goes on
+                self.waves += 1
+                self.gate.notify_all()
+            else:
+                wave = self.waves
+                self.gate.wait_for(lambda: self.waves > wave, timeout=5)
+        with super().open(path, mode) as reader:
+            data = reader.read()
+        store = self
+
+        class Reader(io.BytesIO):
+            def close(self) -> None:
+                if not self.closed:
+                    with store.gate:
+                        store.now -= 1
+                super().close()
+
+        return Reader(data)
+
+
+@pytest.mark.parametrize("jobs", [1, 4])
+def test_no_more_than_jobs_files_move_at_once(jobs: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Small files (coroutines) and large ones (threads) together: one limit for both, and all of it used."""
+    monkeypatch.setattr(transfer, "SMALL_FILE", 100)
+    source = CountingStore(MemoryConfig(path=f"{fresh_root('transfer')}/root"))
+    target = _store(AsyncMemoryStore)
+    fileio.mount(source)
+    try:
+        _fill(
+            source,
+            tree={f"small{i}": b"s" * 10 for i in range(SMALL_ONES)} | {f"large{i}": b"L" * 1000 for i in range(8)},
+        )
+        source.expected = jobs
+        result = transfer.copy(f"{source.path}/data/", target.path, recursive=True, jobs=jobs)
+    finally:
+        fileio.unmount(source)
+        fileio.unmount(target)
+    assert result.ok
+    assert len(result.copied) == 16
+    assert source.most == jobs
+
+
+class RecordingStore(MemoryStore):
+    """A memory store that keeps mtimes and can be fsynced, as the local store can: it records both calls."""
+
+    keeps_mtime = True
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.mtimes: dict[str, float] = {}
+        self.synced: list[str] = []
+
+    def set_mtime(self, path: str, mtime: float) -> None:
+        self.mtimes[path] = mtime
+
+    def fsync(self, path: str) -> None:
+        self.synced.append(path)
+
+
+class AsyncRecordingStore(RecordingStore, AsyncMemoryStore):
+    """The same behind fsspec's async wrapper: small files reach it as coroutines."""
+
+
+@pytest.mark.parametrize("cls", [RecordingStore, AsyncRecordingStore])
+def test_each_copy_keeps_its_mtime_and_is_fsynced_before_it_counts(cls: type[RecordingStore]) -> None:
+    source = _store()
+    target = cls(MemoryConfig(path=f"{fresh_root('transfer')}/root"))
+    fileio.mount(target)
+    try:
+        _fill(source)
+        copied = transfer.copy(f"{source.path}/data/", target.path, recursive=True)
+        listed = {o.path: o.mtime for o in source.list_objects("data")}
+        assert sorted(target.synced) == sorted(t for _, t in copied.copied)
+        assert target.mtimes == {t: listed[s] for s, t in copied.copied}
+        target.synced.clear()
+        _write(source, "data/a.txt", b"ALPHA")
+        assert transfer.sync(f"{source.path}/data", target.path, fsync=False).copied
+        assert target.synced == []
+    finally:
+        fileio.unmount(source)
+        fileio.unmount(target)
+
+
+def test_progress_may_be_a_plain_function(src: MemoryStore, dst: MemoryStore) -> None:
+    _fill(src)
+    moved: list[int] = []
+    assert transfer.copy(f"{src.path}/data", f"{dst.path}/copy", recursive=True, progress=moved.append).ok
+    assert sum(moved) == sum(len(data) for data in TREE.values())
+
+
 def test_jobs_must_be_positive(src: MemoryStore, dst: MemoryStore) -> None:
     _fill(src)
     with pytest.raises(ValueError, match="jobs"):
@@ -347,24 +464,60 @@ def test_sync_refuses_overlapping_trees(src: MemoryStore) -> None:
         transfer.sync(f"{src.path}/data", f"{src.path}/data/backup")
 
 
+class KeepsMtimeStore(MemoryStore):
+    """A memory store that says it keeps mtimes, as the local store does: only the comparison reads it."""
+
+    keeps_mtime = True
+
+
 @pytest.mark.parametrize(
-    ("source", "target", "changed"),
+    ("keeps", "source", "target", "changed"),
     [
-        ({"size": 1, "mtime": 10.0}, None, True),
-        ({"size": 1, "mtime": 10.0}, {"size": 2, "mtime": 20.0}, True),
-        ({"size": 1, "mtime": 20.0}, {"size": 1, "mtime": 10.0}, True),
-        ({"size": 1, "mtime": 10.0}, {"size": 1, "mtime": 20.0}, False),
-        ({"size": 1, "mtime": 10.7}, {"size": 1, "mtime": 10.0}, False),  # a store that keeps whole seconds
-        ({"size": 1, "mtime": 20.0, "etag": "e"}, {"size": 1, "mtime": 10.0, "etag": "e"}, False),
-        ({"size": 1, "mtime": None}, {"size": 1, "mtime": None}, True),
+        (False, {"size": 1, "mtime": 10.0}, None, True),
+        (False, {"size": 1, "mtime": 10.0}, {"size": 2, "mtime": 20.0}, True),
+        (False, {"size": 1, "mtime": 20.0}, {"size": 1, "mtime": 10.0}, True),
+        (False, {"size": 1, "mtime": 10.0}, {"size": 1, "mtime": 20.0}, False),
+        (False, {"size": 1, "mtime": 10.7}, {"size": 1, "mtime": 10.0}, False),  # a service keeping whole seconds
+        (False, {"size": 1, "mtime": 10.7}, {"size": 1, "mtime": 10.5}, True),  # one keeping fractions
+        (False, {"size": 1, "mtime": 20.0, "etag": "e"}, {"size": 1, "mtime": 10.0, "etag": "e"}, False),
+        (False, {"size": 1, "mtime": None}, {"size": 1, "mtime": None}, True),
+        # A destination that keeps its source's mtime: any difference is an edit, newer or older.
+        (True, {"size": 1, "mtime": 10.25}, {"size": 1, "mtime": 10.25}, False),
+        (True, {"size": 1, "mtime": 10.5}, {"size": 1, "mtime": 10.25}, True),  # edited within the second
+        (True, {"size": 1, "mtime": 5.0}, {"size": 1, "mtime": 10.25}, True),  # an older source, different
     ],
 )
-def test_what_sync_counts_as_changed(source: dict[str, Any], target: dict[str, Any] | None, changed: bool) -> None:
+def test_what_sync_counts_as_changed(
+    keeps: bool, source: dict[str, Any], target: dict[str, Any] | None, changed: bool
+) -> None:
     from cargohold import ObjectInfo
 
+    stores = (
+        MemoryStore(MemoryConfig(path=fresh_root())),
+        (KeepsMtimeStore if keeps else MemoryStore)(MemoryConfig(path=fresh_root())),
+    )
     before = ObjectInfo("s", **source)
     after = ObjectInfo("t", **target) if target is not None else None
-    assert transfer._changed(before, after) is changed
+    assert transfer._Comparison(*stores, checksum=False).changed(before, after) is changed
+
+
+def test_etags_of_two_services_are_not_compared() -> None:
+    from cargohold import ObjectInfo
+
+    other = KeepsMtimeStore(MemoryConfig(path=fresh_root()))
+    compare = transfer._Comparison(MemoryStore(MemoryConfig(path=fresh_root())), other, checksum=False)
+    assert compare.changed(ObjectInfo("s", 1, 20.0, "e"), ObjectInfo("t", 1, 10.0, "e"))
+
+
+def test_sync_with_checksum_sees_an_edit_that_kept_size_and_mtime(src: MemoryStore, dst: MemoryStore) -> None:
+    _fill(src)
+    transfer.sync(f"{src.path}/data", f"{dst.path}/mirror")
+    _write(dst, "mirror/a.txt", b"ALPHA")  # same size, newer than the source: mtimes say it is up to date
+    assert transfer.sync(f"{src.path}/data", f"{dst.path}/mirror").copied == []
+    result = transfer.sync(f"{src.path}/data", f"{dst.path}/mirror", checksum=True)
+    assert [s for s, _ in result.copied] == [f"{src.path}/data/a.txt"]
+    assert len(result.skipped) == len(TREE) - 1
+    assert _read(dst, "mirror/a.txt") == TREE["a.txt"]
 
 
 # -- bulk delete -----------------------------------------------------------------------------------

@@ -12,6 +12,11 @@ registered store, a URL, or a local path. How each file moves:
   of the listed size), any other store gets :data:`CHUNK_SIZE` chunks written into its ``open``; memory
   stays flat however big the file.
 
+The small files go first, then the rest, so no more than ``jobs`` files move at any moment. A copy keeps
+its source's modification time where the destination can set one (``keeps_mtime``), and with ``fsync``
+(the default) is made durable (``store.fsync``: the file and its folder, on a local disk) before it counts
+as copied.
+
 Every write is a staged write of the destination store (or a single-request upload), so a
 transfer that fails or is killed leaves nothing under the final name; rerun :func:`sync` to finish.
 A failed file does not stop the others: the result lists it with its reason.
@@ -21,10 +26,11 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import hashlib
 import math
 import shutil
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING
 
@@ -44,6 +50,7 @@ __all__ = [
     "SMALL_FILE",
     "Failure",
     "Progress",
+    "ProgressCallback",
     "TransferResult",
     "bulk_delete",
     "copy",
@@ -59,6 +66,8 @@ CHUNK_SIZE = READ_SIZE
 SMALL_FILE = 4 << 20
 #: Files deleted per call of a store's ``bulk_delete`` (S3 takes a thousand keys a request).
 DELETE_BATCH = 1000
+#: Modification times closer than this are equal: a store's clock may keep only microseconds.
+_MTIME_SLACK = 1e-3
 
 
 class Progress:
@@ -78,6 +87,27 @@ class Progress:
 
     def failed(self, path: str, reason: str) -> None:
         """Called when the file at ``path`` failed; the others go on."""
+
+
+#: A plain function as ``progress``: called with the number of bytes each time bytes move.
+ProgressCallback = Callable[[int], object]
+
+
+class _Callback(Progress):
+    """A :data:`ProgressCallback` seen as a :class:`Progress`: only ``advance`` reaches it."""
+
+    def __init__(self, callback: ProgressCallback) -> None:
+        self._callback = callback
+
+    def advance(self, nbytes: int) -> None:
+        self._callback(nbytes)
+
+
+def _as_progress(progress: Progress | ProgressCallback | None) -> Progress:
+    """Whatever the caller gave as ``progress``, as a :class:`Progress`."""
+    if progress is None:
+        return Progress()
+    return progress if isinstance(progress, Progress) else _Callback(progress)
 
 
 @dataclass(frozen=True)
@@ -135,9 +165,11 @@ class _Source:
 class _Recorder:
     """Collects outcomes from worker threads and coroutines into the result, and tells ``progress``."""
 
-    def __init__(self, result: TransferResult, progress: Progress) -> None:
+    def __init__(self, result: TransferResult, progress: Progress, *, fsync: bool = False) -> None:
         self.result = result
         self.progress = progress
+        #: Whether each copy is made durable before it counts (see the module docstring).
+        self.fsync = fsync
         self._lock = threading.Lock()
 
     def copied(self, job: _Copy) -> None:
@@ -168,18 +200,21 @@ def copy(
     recursive: bool = False,
     overwrite: bool = True,
     jobs: int = DEFAULT_JOBS,
-    progress: Progress | None = None,
+    progress: Progress | ProgressCallback | None = None,
+    fsync: bool = True,
 ) -> TransferResult:
     """Copy files (and with ``recursive``, directories) to ``destination``, ``jobs`` files at a time.
 
     Like ``cp``: a source goes *into* ``destination`` when that is an existing directory, ends
     with ``/``, or several sources are given; otherwise it becomes ``destination``. A source
     ending with ``/`` copies the directory's contents. ``overwrite=False`` never replaces an
-    existing file, using the store's race-safe create-only write.
+    existing file, using the store's race-safe create-only write. ``progress`` is a :class:`Progress`
+    or a function called with each number of bytes moved.
     """
     result = TransferResult()
     planned = _plan(_as_list(sources), destination, recursive, result)
-    _run([job for source in planned for job in source.copies()], overwrite, jobs, progress or Progress(), result)
+    plan = [job for source in planned for job in source.copies()]
+    _run(plan, overwrite, jobs, _Recorder(result, _as_progress(progress), fsync=fsync))
     return result
 
 
@@ -190,15 +225,17 @@ def move(
     recursive: bool = False,
     overwrite: bool = True,
     jobs: int = DEFAULT_JOBS,
-    progress: Progress | None = None,
+    progress: Progress | ProgressCallback | None = None,
+    fsync: bool = True,
 ) -> TransferResult:
     """Move like ``mv``: one rename within a store that renames atomically, else copy then delete each source file.
 
-    A source file is deleted only once its copy is in place; a source directory goes once it is empty.
+    A source file is deleted only once its copy is in place (and with ``fsync``, durable); a source
+    directory goes once it is empty.
     """
     result = TransferResult()
-    progress = progress or Progress()
-    recorder = _Recorder(result, progress)
+    progress = _as_progress(progress)
+    recorder = _Recorder(result, progress, fsync=fsync)
     planned = _plan(_as_list(sources), destination, recursive, result)
     renamed: list[_Source] = []
     streamed: list[_Source] = []
@@ -233,15 +270,20 @@ def sync(
     *,
     delete: bool = False,
     dry_run: bool = False,
+    checksum: bool = False,
     jobs: int = DEFAULT_JOBS,
-    progress: Progress | None = None,
+    progress: Progress | ProgressCallback | None = None,
+    fsync: bool = True,
 ) -> TransferResult:
     """Make ``destination`` hold what ``source`` holds, copying only new and changed files.
 
-    A file is copied when the destination lacks it or its size differs; at equal size, equal
-    etags mean unchanged, and otherwise it is copied when the source is newer (to the second:
-    some stores keep whole seconds). A second run copies nothing. ``delete`` also removes the
-    files that ``source`` lacks; ``dry_run`` only reports what would be done.
+    A file is copied when the destination lacks it or its size differs. At equal size, a destination
+    that keeps mtimes (its copies carry their source's) is stale when the two mtimes differ at all; one
+    that stamps its own (an object store) is stale when the source is newer than it (to the second where
+    the service keeps whole seconds), and equal etags of one service mean unchanged. ``checksum`` compares
+    contents instead: MD5 etags of one service where both sides have them, else MD5s computed by reading
+    both files. A second run copies nothing. ``delete`` also removes the files that ``source`` lacks;
+    ``dry_run`` only reports what would be done.
     """
     result = TransferResult(dry_run=dry_run)
     src, dst = resolve(source), resolve(destination)
@@ -262,9 +304,15 @@ def sync(
         have = {relative(i.path, base.path): i for i in _files(base.store.list_objects(base.path))}
     except FileNotFoundError:
         have = {}
+    compare = _Comparison(src.store, base.store, checksum)
+
+    def stale(key: str) -> bool:
+        return compare.changed(wanted[key].item, have.get(key))
+
+    verdicts = _in_parallel(stale, list(wanted), jobs) if checksum else [stale(key) for key in wanted]
     plan = []
-    for key, job in wanted.items():
-        if _changed(job.item, have.get(key)):
+    for job, changed in zip(wanted.values(), verdicts, strict=True):
+        if changed:
             plan.append(job)
         else:
             result.skipped.append(job.item.path)
@@ -273,8 +321,8 @@ def sync(
         result.copied = [(job.item.path, job.target.path) for job in plan]
         result.deleted = extra
         return result
-    progress = progress or Progress()
-    recorder = _Recorder(result, progress)
+    progress = _as_progress(progress)
+    recorder = _Recorder(result, progress, fsync=fsync)
     progress.start(len(plan) + len(extra), sum(job.item.size for job in plan))
     _execute(plan, True, jobs, recorder)
     _delete_files(dst.store, extra, jobs, recorder, report_done=True)
@@ -286,11 +334,11 @@ def bulk_delete(
     *,
     recursive: bool = False,
     jobs: int = DEFAULT_JOBS,
-    progress: Progress | None = None,
+    progress: Progress | ProgressCallback | None = None,
 ) -> TransferResult:
     """Delete files (and with ``recursive``, directories), in batches through each store's ``bulk_delete``."""
     result = TransferResult()
-    progress = progress or Progress()
+    progress = _as_progress(progress)
     recorder = _Recorder(result, progress)
     listed: list[tuple[Location, list[ObjectInfo], bool]] = []
     for spelled in _as_list(targets):
@@ -376,29 +424,68 @@ def _is_staging(path: str) -> bool:
     return name.startswith(".") and name.endswith(STAGING_SUFFIX)
 
 
-def _changed(source: ObjectInfo, target: ObjectInfo | None) -> bool:
-    """Whether ``source`` must be copied over ``target``; see :func:`sync`."""
-    if target is None or source.size != target.size:
-        return True
-    if source.etag is not None and source.etag == target.etag:
-        return False
-    if source.mtime is not None and target.mtime is not None:
-        return math.floor(source.mtime) > math.floor(target.mtime)
-    return True
+class _Comparison:
+    """How :func:`sync` tells a stale destination file from an up-to-date one; see its docstring."""
+
+    def __init__(self, source: BaseArtifactStore, target: BaseArtifactStore, checksum: bool) -> None:
+        self.source = source
+        self.target = target
+        self.checksum = checksum
+        #: Etags mean the same thing on both sides only within one service.
+        self.one_service = type(source) is type(target)
+
+    def changed(self, source: ObjectInfo, target: ObjectInfo | None) -> bool:
+        """Whether ``source`` must be copied over ``target``."""
+        if target is None or source.size != target.size:
+            return True
+        if self.checksum:
+            if self.one_service and _is_md5(source.etag) and _is_md5(target.etag):
+                return source.etag != target.etag
+            return _md5(self.source, source.path) != _md5(self.target, target.path)
+        if self.one_service and source.etag is not None and source.etag == target.etag:
+            return False
+        if source.mtime is None or target.mtime is None:
+            return True
+        if self.target.keeps_mtime:
+            return abs(source.mtime - target.mtime) > _MTIME_SLACK
+        if target.mtime == math.floor(target.mtime):  # a service that keeps whole seconds (S3) may have cut it
+            return math.floor(source.mtime) > target.mtime
+        return source.mtime > target.mtime
+
+
+def _is_md5(etag: str | None) -> bool:
+    """Whether an etag is a plain MD5 of the content (a multipart upload's is not)."""
+    return etag is not None and len(etag.strip('"')) == 32 and all(c in "0123456789abcdef" for c in etag.strip('"'))
+
+
+def _md5(store: BaseArtifactStore, path: str) -> str:
+    """The MD5 of a file's content, read in chunks."""
+    digest = hashlib.md5(usedforsecurity=False)
+    with store.open(path, "rb") as reader:
+        while chunk := reader.read(CHUNK_SIZE):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 # -- running ---------------------------------------------------------------------------------------
 
 
-def _run(plan: list[_Copy], overwrite: bool, jobs: int, progress: Progress, result: TransferResult) -> None:
-    progress.start(len(plan), sum(job.item.size for job in plan))
-    for failure in result.failed:  # sources that could not even be listed
-        progress.failed(failure.path, failure.reason)
-    _execute(plan, overwrite, jobs, _Recorder(result, progress))
+def _in_parallel(work: Callable[[str], bool], keys: list[str], jobs: int) -> list[bool]:
+    """``work`` of each key, ``jobs`` at a time: checksums read whole files."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="cargohold-compare") as pool:
+        return list(pool.map(work, keys))
+
+
+def _run(plan: list[_Copy], overwrite: bool, jobs: int, recorder: _Recorder) -> None:
+    recorder.progress.start(len(plan), sum(job.item.size for job in plan))
+    for failure in recorder.result.failed:  # sources that could not even be listed
+        recorder.progress.failed(failure.path, failure.reason)
+    _execute(plan, overwrite, jobs, recorder)
 
 
 def _execute(plan: list[_Copy], overwrite: bool, jobs: int, recorder: _Recorder) -> None:
-    """Copy every file: small ones on async filesystems as coroutines, the rest in a thread pool, both at once."""
+    """Copy every file, ``jobs`` at a time: first small ones on async filesystems as coroutines, then the
+    rest in a thread pool (one after the other, as each has its own limit)."""
     if jobs < 1:
         raise ValueError(f"jobs must be at least 1, not {jobs}")
     batched: list[tuple[_Copy, AbstractFileSystem | None, AbstractFileSystem | None]] = []
@@ -409,13 +496,12 @@ def _execute(plan: list[_Copy], overwrite: bool, jobs: int, recorder: _Recorder)
             threaded.append(job)
         else:
             batched.append((job, *pair))
+    if batched:
+        _run_batched(batched, jobs, recorder)
     stop = threading.Event()
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="cargohold-transfer")
     try:
-        futures = [pool.submit(_copy_one, job, overwrite, stop, recorder) for job in threaded]
-        if batched:
-            _run_batched(batched, jobs, recorder)
-        for future in futures:
+        for future in [pool.submit(_copy_one, job, overwrite, stop, recorder) for job in threaded]:
             future.result()
     except BaseException:  # Ctrl-C or a bug: stop the workers, whose staged writes are thrown away
         stop.set()
@@ -434,10 +520,20 @@ def _copy_one(job: _Copy, overwrite: bool, stop: threading.Event, recorder: _Rec
         else:
             with job.source.open(job.item.path, "rb") as reader:
                 _write(target, _Feed(reader, stop, recorder.progress), job.item.size, overwrite)
+        _settle(job, recorder.fsync)
     except Exception as exc:  # one file's failure, whatever it is, is reported and the others go on
         recorder.failed(job.item.path, exc)
         return
     recorder.copied(job)
+
+
+def _settle(job: _Copy, fsync: bool) -> None:
+    """Once a copy is written: its source's mtime where the destination keeps one, then (with ``fsync``) durable."""
+    store = job.target.store
+    if store.keeps_mtime and job.item.mtime is not None:
+        store.set_mtime(job.target.path, job.item.mtime)
+    if fsync:
+        store.fsync(job.target.path)
 
 
 class _Feed:
@@ -526,8 +622,10 @@ async def _copy_small_files(
                     data = await asyncio.to_thread(_read_all, job.source, job.item.path)
                 if target is not None:
                     await target._pipe_file(_fs_path(job.target.store, job.target.path), data)
+                    if job.target.store.keeps_mtime:  # an object store's write is durable once it returns
+                        await asyncio.to_thread(_settle, job, recorder.fsync)
                 else:
-                    await asyncio.to_thread(_write_all, job.target, data)
+                    await asyncio.to_thread(_write_all, job, data, recorder.fsync)
             except Exception as exc:
                 recorder.failed(job.item.path, _translated(job, exc))
                 return
@@ -565,9 +663,10 @@ def _read_all(store: BaseArtifactStore, path: str) -> bytes:
         return data
 
 
-def _write_all(target: Location, data: bytes) -> None:
-    with target.store.open(target.path, "wb") as writer:
+def _write_all(job: _Copy, data: bytes, fsync: bool) -> None:
+    with job.target.store.open(job.target.path, "wb") as writer:
         writer.write(data)
+    _settle(job, fsync)
 
 
 def _delete_files(
