@@ -234,6 +234,66 @@ def test_sync_is_idempotent_and_delete_removes_only_what_the_source_lacks(
     assert "Synced 0 files (0 B)" in fs("sync", ":mirror", str(tmp_path / "back")).stderr
 
 
+def test_sync_sees_edits_that_keep_the_size_newer_in_the_same_second_or_older(
+    tmp_path: Path, default_root: Path
+) -> None:
+    edited, copy = tmp_path / "src" / "f.txt", default_root / "mirror" / "f.txt"
+    edited.parent.mkdir()
+    edited.write_bytes(b"aaaa")
+    os.utime(edited, (1_700_000_000.25, 1_700_000_000.25))
+    assert "Synced 1 file" in fs("sync", str(edited.parent), ":mirror").stderr
+    assert copy.stat().st_mtime == edited.stat().st_mtime  # the copy keeps its source's mtime
+    for data, when in ((b"bbbb", 1_700_000_000.5), (b"cccc", 1_600_000_000.0)):
+        edited.write_bytes(data)
+        os.utime(edited, (when, when))
+        assert "Synced 1 file" in fs("sync", str(edited.parent), ":mirror").stderr
+        assert copy.read_bytes() == data
+        assert "Synced 0 files" in fs("sync", str(edited.parent), ":mirror").stderr
+
+
+def test_sync_checksum_sees_an_edit_that_kept_size_and_mtime(tmp_path: Path, default_root: Path) -> None:
+    edited = tmp_path / "src" / "f.txt"
+    edited.parent.mkdir()
+    edited.write_bytes(b"aaaa")
+    fs("sync", str(edited.parent), ":mirror")
+    (default_root / "mirror" / "f.txt").write_bytes(b"zzzz")
+    os.utime(default_root / "mirror" / "f.txt", ns=(edited.stat().st_atime_ns, edited.stat().st_mtime_ns))
+    assert "Synced 0 files" in fs("sync", str(edited.parent), ":mirror").stderr
+    assert "Synced 1 file" in fs("sync", "--checksum", str(edited.parent), ":mirror").stderr
+    assert (default_root / "mirror" / "f.txt").read_bytes() == b"aaaa"
+    assert "1 up to date" in fs("sync", "--checksum", str(edited.parent), ":mirror").stderr
+
+
+@pytest.mark.parametrize("fsync", [True, False])
+def test_a_copy_into_the_local_store_is_fsynced_file_and_folder(
+    fsync: bool, source: Path, default_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cargohold import transfer
+
+    synced: list[int] = []
+    real_fsync = os.fsync
+
+    def recording_fsync(fd: int) -> None:
+        synced.append(os.fstat(fd).st_ino)
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", recording_fsync)
+    assert transfer.copy(str(source / "a.txt"), ":sub/a.txt", fsync=fsync).ok
+    copied = default_root / "sub" / "a.txt"
+    expected = [copied.stat().st_ino, copied.parent.stat().st_ino] if fsync else []
+    assert synced == expected
+
+
+def test_the_readme_progress_example_runs(source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    example = next(block for block in readme.split("```python\n")[1:] if "progress=" in block).split("```")[0]
+    Client().register_component("artifact_store", "models", "local", {"path": str(tmp_path / "models")})
+    data = source.rename(tmp_path / "data")
+    monkeypatch.chdir(tmp_path)
+    exec(compile(example, "README.md", "exec"), {})  # the README's own words, run as a user would
+    assert tree(tmp_path / "models" / "datasets" / "v3") == tree(data)
+
+
 def test_sync_refuses_a_tree_inside_itself(source: Path) -> None:
     fs("cp", "-r", str(source), ":data")
     done = fs("sync", ":data", ":data/backup", check=False)

@@ -66,6 +66,12 @@ def _quiet(command: F) -> F:
     )
 
 
+def _fsync(command: F) -> F:
+    return click.option(
+        "--no-fsync", "no_fsync", is_flag=True, help="Report success before the local disk holds the copies."
+    )(command)
+
+
 # -- listing ---------------------------------------------------------------------------------------
 
 
@@ -198,9 +204,18 @@ def mkdir(targets: tuple[str, ...], parents: bool) -> None:
 @click.option("-n", "--no-clobber", is_flag=True, help="Never replace an existing file (race-safe where the store is).")
 @_jobs
 @_quiet
+@_fsync
 @click.argument("sources", nargs=-1, required=True)
 @click.argument("destination")
-def cp(sources: tuple[str, ...], destination: str, recursive: bool, no_clobber: bool, jobs: int, quiet: bool) -> None:
+def cp(
+    sources: tuple[str, ...],
+    destination: str,
+    recursive: bool,
+    no_clobber: bool,
+    jobs: int,
+    quiet: bool,
+    no_fsync: bool,
+) -> None:
     """Copy SOURCES to DESTINATION, within a store or across stores, in parallel.
 
     A source goes into DESTINATION when that is a directory, ends with '/', or several sources
@@ -212,7 +227,13 @@ def cp(sources: tuple[str, ...], destination: str, recursive: bool, no_clobber: 
     with _progress(quiet) as progress:
         started = time.monotonic()
         result = transfer.copy(
-            sources, destination, recursive=recursive, overwrite=not no_clobber, jobs=jobs, progress=progress
+            sources,
+            destination,
+            recursive=recursive,
+            overwrite=not no_clobber,
+            jobs=jobs,
+            progress=progress,
+            fsync=not no_fsync,
         )
     _report(result, "Copied", quiet, started)
 
@@ -221,9 +242,10 @@ def cp(sources: tuple[str, ...], destination: str, recursive: bool, no_clobber: 
 @click.option("-n", "--no-clobber", is_flag=True, help="Never replace an existing file.")
 @_jobs
 @_quiet
+@_fsync
 @click.argument("sources", nargs=-1, required=True)
 @click.argument("destination")
-def mv(sources: tuple[str, ...], destination: str, no_clobber: bool, jobs: int, quiet: bool) -> None:
+def mv(sources: tuple[str, ...], destination: str, no_clobber: bool, jobs: int, quiet: bool, no_fsync: bool) -> None:
     """Move files and directories: a rename within a store that can, else copy, then delete each source file."""
     from cargohold import transfer
 
@@ -231,7 +253,13 @@ def mv(sources: tuple[str, ...], destination: str, no_clobber: bool, jobs: int, 
     with _progress(quiet) as progress:
         started = time.monotonic()
         result = transfer.move(
-            sources, destination, recursive=True, overwrite=not no_clobber, jobs=jobs, progress=progress
+            sources,
+            destination,
+            recursive=True,
+            overwrite=not no_clobber,
+            jobs=jobs,
+            progress=progress,
+            fsync=not no_fsync,
         )
     _report(result, "Moved", quiet, started)
 
@@ -254,18 +282,42 @@ def rm(targets: tuple[str, ...], recursive: bool, jobs: int, quiet: bool) -> Non
 @fs.command("sync")
 @click.option("--delete", is_flag=True, help="Also delete files in DESTINATION that SOURCE lacks.")
 @click.option("--dry-run", is_flag=True, help="Only say what would be copied and deleted.")
+@click.option("--checksum", is_flag=True, help="Compare contents (MD5), not sizes and modification times.")
 @_jobs
 @_quiet
+@_fsync
 @click.argument("source")
 @click.argument("destination")
-def sync(source: str, destination: str, delete: bool, dry_run: bool, jobs: int, quiet: bool) -> None:
-    """Copy what is new or changed in SOURCE to DESTINATION (size, etag and mtime compared); reruns finish the job."""
+def sync(
+    source: str,
+    destination: str,
+    delete: bool,
+    dry_run: bool,
+    checksum: bool,
+    jobs: int,
+    quiet: bool,
+    no_fsync: bool,
+) -> None:
+    """Copy what is new or changed in SOURCE to DESTINATION; reruns finish the job.
+
+    Changed means another size or modification time (copies keep their source's where the destination
+    can), or with --checksum other contents.
+    """
     from cargohold import transfer
 
     _give_back_big_buffers()
     with _progress(quiet or dry_run) as progress:
         started = time.monotonic()
-        result = transfer.sync(source, destination, delete=delete, dry_run=dry_run, jobs=jobs, progress=progress)
+        result = transfer.sync(
+            source,
+            destination,
+            delete=delete,
+            dry_run=dry_run,
+            checksum=checksum,
+            jobs=jobs,
+            progress=progress,
+            fsync=not no_fsync,
+        )
     _report(result, "Synced", quiet, started)
 
 
