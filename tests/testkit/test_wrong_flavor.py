@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 import textwrap
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -265,3 +266,49 @@ def test_a_store_fixture_inside_a_through_fileio_class_is_explained() -> None:
 
     assert "defines its own 'store' fixture, which replaces the kit's" in str(refused.value)
     assert "Move the fixture out of the class, to module level or conftest.py" in str(refused.value)
+
+
+EAGER_KIT = """
+from typing import ClassVar
+
+import fsspec
+import pytest
+
+from cargohold.plugin import BaseArtifactStoreConfig, FsspecArtifactStore
+from cargohold_testkit import ArtifactStoreTests
+
+
+class Config(BaseArtifactStoreConfig):
+    SUPPORTED_SCHEMES: ClassVar[frozenset[str]] = frozenset({""})
+
+
+class EagerStore(FsspecArtifactStore):
+    def _make_filesystem(self):
+        return fsspec.filesystem("file", auto_mkdir=True)
+
+
+@pytest.fixture
+def store(tmp_path):
+    return EagerStore(Config(path=str(tmp_path / "root")))
+
+
+class TestEager(ArtifactStoreTests):
+    pass
+"""
+
+
+def test_every_failed_store_test_says_which_method_to_change(tmp_path: Path) -> None:
+    (tmp_path / "test_eager.py").write_text(EAGER_KIT)
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "cargohold_testkit", "-q", "-k", "failed_write", "test_eager.py"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1, result.stdout
+    assert "cargohold-testkit: what to change" in result.stdout
+    assert (
+        "EagerStore.open does not keep the promise of BaseArtifactStore.open: Open a file; a write becomes visible "
+        "under its name only when closed without error. Change EagerStore.open" in " ".join(result.stdout.split())
+    )

@@ -9,9 +9,11 @@ runs the store tests again through ``cargohold.fileio``, on a :class:`ThroughFil
 
 from __future__ import annotations
 
+from collections.abc import Generator
+
 import pytest
 
-from cargohold_testkit.conformance import ArtifactStoreTests, requires
+from cargohold_testkit.conformance import ArtifactStoreTests, advice, requires
 from cargohold_testkit.flavor_checks import HEAVY_MODULES, FlavorTests
 from cargohold_testkit.through_fileio import ArtifactStoreTestsThroughFileio, ThroughFileio
 
@@ -31,3 +33,17 @@ def pytest_report_header(config: pytest.Config) -> str:
     from cargohold.plugins import PLUGIN_API_VERSION
 
     return f"cargohold-testkit: cargohold {__version__}, plugin API {PLUGIN_API_VERSION}"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """A failed store test says which method to change and what that method promises."""
+    report = yield
+    cls = getattr(item, "cls", None)
+    store = getattr(item, "funcargs", {}).get("store")
+    ours = cls is not None and issubclass(cls, ArtifactStoreTests) and store is not None
+    if report.failed and call.when == "call" and ours:
+        report.sections.append(("cargohold-testkit: what to change", advice(item.name.partition("[")[0], store)))
+    return report

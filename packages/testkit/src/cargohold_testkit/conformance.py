@@ -16,7 +16,7 @@ import pytest
 from cargohold.artifact_stores import BaseArtifactStore, FileStat
 from cargohold.exceptions import OutsideStoreError
 
-__all__ = ["ArtifactStoreTests", "requires"]
+__all__ = ["ArtifactStoreTests", "advice", "requires"]
 
 T = TypeVar("T", bound=Callable[..., Any])
 
@@ -50,6 +50,31 @@ def _staging_advice(store: BaseArtifactStore, what: str) -> str:
     else:
         fix = "stage each write under a temporary name and move it into place only when it is closed without error"
     return f"An interrupted write {what}: {fix}."
+
+
+#: The interface methods, longest first so that ``list_objects`` is found before ``listdir`` would be.
+_METHODS = sorted(BaseArtifactStore.__abstractmethods__ | {"list_objects", "bulk_delete"}, key=len, reverse=True)
+_ALIASES = {"copies": "copyfile", "empty": "makedirs"}
+_SANDBOX = ("dotdot", "sibling", "outside", "stays_inside")
+
+
+def advice(test_name: str, store: object) -> str:
+    """What to change when a kit test fails: the method it exercises and the promise that method's docstring makes."""
+    owner = type(store).__name__
+    if any(word in test_name for word in _SANDBOX):
+        return (
+            f"{owner} let a path leave its root or refused one inside it: every method must compare paths as "
+            "normalised segments under config.path and raise OutsideStoreError (cargohold.plugin) for any outside."
+        )
+    words = test_name.removeprefix("test_")
+    named = [*_METHODS, *_ALIASES]
+    found = next((m for m in named if f"_{m}_" in f"_{words}_"), "open")  # the rest read and write files
+    method = _ALIASES.get(found, found)
+    promise = " ".join((getattr(BaseArtifactStore, method).__doc__ or "").split())
+    return (
+        f"{owner}.{method} does not keep the promise of BaseArtifactStore.{method}: {promise} "
+        f"Change {owner}.{method} (or, on FsspecArtifactStore, the hook it relies on) so that it does."
+    )
 
 
 def _read(store: BaseArtifactStore, path: str) -> bytes:
