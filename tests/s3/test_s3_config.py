@@ -148,3 +148,18 @@ def test_settings_take_request_parameters_only() -> None:
     assert settings is not None
     with pytest.raises(InvalidConfigError, match="settings for the 's3' flavor"):
         FLAVOR.validate_settings({"endpoint_url": "http://elsewhere"})
+
+
+def test_a_config_built_directly_never_quotes_its_secret_in_a_validation_error() -> None:
+    from pydantic import ValidationError
+
+    marker = "s3-secret-marker-91f2"
+    for values in (
+        {"key": "AKIAMARKER", "secret": marker, "path": "s3://bucket/root", "region": 12},  # one bad field
+        {"key": "AKIAMARKER", "secret": marker},  # a missing field quotes the whole input
+    ):
+        with pytest.raises(ValidationError) as caught:
+            S3ArtifactStoreConfig(**values)
+        assert marker not in str(caught.value)
+        assert "input_value" not in str(caught.value)
+        assert marker not in repr(caught.value)

@@ -19,9 +19,10 @@ __all__ = [
 
 
 class _RedactedModel(BaseModel):
-    """A frozen, strict model whose secret fields never show in repr or str."""
+    """A frozen, strict model whose secret fields never show in repr or str, nor as the input that a
+    validation error quotes (pydantic's ``input_value=``, which for a missing field is the whole input)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True, hide_input_in_errors=True)
 
     def __repr_args__(self) -> Any:
         fields = type(self).model_fields

@@ -55,6 +55,10 @@ print(json.dumps({name: first.get(name, "an unknown place") for name in loaded})
 """
 
 
+#: A value no config would hold, given to an unknown field to see whether an error quotes its input.
+_LEAK_MARKER = "cargohold-kit-leak-marker-5b1e"
+
+
 def _fail(message: str) -> NoReturn:
     """Fail with the message alone: it already says what to fix, a traceback into the kit would not."""
     pytest.fail(message, pytrace=False)
@@ -164,6 +168,26 @@ class FlavorTests:
             _fail(
                 f"A secret shows: {'; '.join(leaks)}. Leave __repr__ and __str__ to cargohold, which redacts fields "
                 "declared with SecretField, or print only fields that are not secret."
+            )
+
+    def test_validation_errors_hide_secret_values(self, flavor: Flavor, config_values: dict[str, Any]) -> None:
+        """pydantic quotes what it was given: a missing field quotes the whole input, secrets included."""
+        from pydantic import ValidationError
+
+        secrets = {name: config_values[name] for name in flavor.config_class.secret_fields() if config_values.get(name)}
+        bad = {**secrets, "cargohold_kit_unknown_field": _LEAK_MARKER}
+        try:
+            flavor.config_class.model_validate(bad)
+        except ValidationError as exc:
+            text = str(exc)
+        else:
+            _fail(f"{flavor.config_class.__qualname__} accepted an unknown field; keep cargohold's extra='forbid'.")
+        # pydantic shortens long inputs in its text, so a quoted input at all is the leak, whatever it shows.
+        if "input_value=" in text or _LEAK_MARKER in text or any(str(v) in text for v in secrets.values()):
+            _fail(
+                f"A validation error of {flavor.config_class.__qualname__} quotes the input it was given (pydantic's "
+                "input_value=, secrets included): keep hide_input_in_errors=True, which cargohold's config base "
+                "sets, in any model_config you write."
             )
 
     def test_entry_point_resolves_to_the_flavor(
