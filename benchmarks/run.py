@@ -25,6 +25,7 @@ MEASURES = {
     "P6": ("`cargohold fs cp -r` of 1000 small files into each cloud emulator", ">= 5x faster", "transfer:p6"),
     "P7": ("discovery with 200 plugin distributions, against 4", "<= 2x", "discovery:p7"),
     "P8": ("peak RSS of `cargohold fs cp` of a 1 GB file", "<= 150 MB, flat", "memory:p8"),
+    "P9": ("what fsyncing each copy into a local store costs on a disk", "-", "durability:p9"),
 }
 COLUMNS = ("id", "measure", "ours", "baseline", "ratio", "target", "pass")
 
