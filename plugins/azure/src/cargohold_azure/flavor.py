@@ -7,9 +7,13 @@ from typing import ClassVar, Self
 
 from pydantic import Field, field_validator, model_validator
 
-from cargohold import SecretField, hookimpl
-from cargohold.artifact_stores import BaseArtifactStoreConfig, BaseArtifactStoreFlavor
-from cargohold.secrets import parse_secret_reference
+from cargohold.plugin import (
+    BaseArtifactStoreConfig,
+    BaseArtifactStoreFlavor,
+    SecretField,
+    hookimpl,
+    parse_secret_reference,
+)
 
 __all__ = ["AzureArtifactStoreConfig", "AzureArtifactStoreFlavor"]
 

@@ -28,9 +28,7 @@ from azure.storage.blob import BlobBlock
 from azure.storage.blob.aio import BlobClient, BlobServiceClient
 from fsspec.asyn import sync_wrapper
 
-from cargohold.artifact_stores import FsspecArtifactStore
-from cargohold.artifact_stores.fsspec_store import PartUpload, Reader
-from cargohold.exceptions import InvalidConfigError
+from cargohold.plugin import FsspecArtifactStore, InvalidConfigError, PartUpload, Reader
 from cargohold_azure.flavor import AzureArtifactStoreConfig
 
 if TYPE_CHECKING:

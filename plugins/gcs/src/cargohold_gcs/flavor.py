@@ -9,9 +9,14 @@ from typing import Any, ClassVar
 
 from pydantic import Field, field_validator
 
-from cargohold import SecretField, hookimpl
-from cargohold.artifact_stores import BaseArtifactStoreConfig, BaseArtifactStoreFlavor, EndpointUrl
-from cargohold.secrets import parse_secret_reference
+from cargohold.plugin import (
+    BaseArtifactStoreConfig,
+    BaseArtifactStoreFlavor,
+    EndpointUrl,
+    SecretField,
+    hookimpl,
+    parse_secret_reference,
+)
 
 __all__ = ["GCSArtifactStoreConfig", "GCSArtifactStoreFlavor"]
 

@@ -23,8 +23,7 @@ from gcsfs.extended_gcsfs import ExtendedGcsFileSystem
 from gcsfs.retry import HttpError, NonRetryableError, is_retriable
 from google.api_core.exceptions import GoogleAPICallError
 
-from cargohold.artifact_stores import FsspecArtifactStore
-from cargohold.artifact_stores.fsspec_store import Reader, SizedStream
+from cargohold.plugin import FsspecArtifactStore, Reader, SizedStream
 from cargohold_gcs.flavor import TOKEN_METHODS, GCSArtifactStoreConfig, parse_token
 
 if TYPE_CHECKING:

@@ -7,9 +7,7 @@ from typing import Any, ClassVar
 
 from pydantic import Field, field_validator
 
-from cargohold import hookimpl
-from cargohold.artifact_stores import BaseArtifactStoreConfig, BaseArtifactStoreFlavor
-from cargohold.locations import home
+from cargohold.plugin import BaseArtifactStoreConfig, BaseArtifactStoreFlavor, home, hookimpl
 
 __all__ = ["LocalArtifactStoreConfig", "LocalArtifactStoreFlavor"]
 

@@ -18,8 +18,7 @@ import sys
 from collections.abc import Callable, Iterator
 from typing import IO, Any, ClassVar
 
-from cargohold.artifact_stores import STAGING_SUFFIX, BaseArtifactStore, FileStat, WalkItem
-from cargohold.exceptions import OutsideStoreError
+from cargohold.plugin import STAGING_SUFFIX, BaseArtifactStore, FileStat, OutsideStoreError, WalkItem
 from cargohold_local.flavor import LocalArtifactStoreConfig
 
 __all__ = ["LocalArtifactStore"]

@@ -7,8 +7,14 @@ from typing import Any, ClassVar, Self
 
 from pydantic import Field, field_validator, model_validator
 
-from cargohold import SecretField, StackComponentSettings, hookimpl
-from cargohold.artifact_stores import BaseArtifactStoreConfig, BaseArtifactStoreFlavor, EndpointUrl
+from cargohold.plugin import (
+    BaseArtifactStoreConfig,
+    BaseArtifactStoreFlavor,
+    EndpointUrl,
+    SecretField,
+    StackComponentSettings,
+    hookimpl,
+)
 
 __all__ = ["S3ArtifactStoreConfig", "S3ArtifactStoreFlavor", "S3ArtifactStoreSettings"]
 

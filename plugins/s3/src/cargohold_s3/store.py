@@ -15,7 +15,7 @@ from botocore import exceptions as boto
 from fsspec.asyn import sync_wrapper
 from s3fs import S3FileSystem
 
-from cargohold.artifact_stores.fsspec_store import FsspecArtifactStore, PartUpload, Reader
+from cargohold.plugin import FsspecArtifactStore, PartUpload, Reader
 from cargohold_s3.flavor import S3ArtifactStoreConfig, S3ArtifactStoreSettings
 
 __all__ = ["S3ArtifactStore", "standard_error"]
