@@ -17,6 +17,9 @@ from cargohold.plugin import (
 
 __all__ = ["AzureArtifactStoreConfig", "AzureArtifactStoreFlavor"]
 
+#: The plugin API this module is written for; a cargohold offering another reports the plugin incompatible.
+cargohold_api_version = 1
+
 _CONTAINER = re.compile(r"^(?=.{3,63}$)[a-z0-9]+(?:-[a-z0-9]+)*$|^\$(?:root|web|logs)$")
 _ACCOUNT = re.compile(r"^[a-z0-9]{3,24}$")
 _SERVICE_PRINCIPAL = ("client_id", "client_secret", "tenant_id")

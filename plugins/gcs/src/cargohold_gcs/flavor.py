@@ -20,6 +20,9 @@ from cargohold.plugin import (
 
 __all__ = ["GCSArtifactStoreConfig", "GCSArtifactStoreFlavor"]
 
+#: The plugin API this module is written for; a cargohold offering another reports the plugin incompatible.
+cargohold_api_version = 1
+
 #: Token strings that name a gcsfs login method instead of carrying a key.
 TOKEN_METHODS = frozenset({"anon", "google_default", "cloud"})
 #: The keys gcsfs needs in each kind of JSON key it can log in with.

@@ -11,6 +11,9 @@ from cargohold.plugin import BaseArtifactStoreConfig, BaseArtifactStoreFlavor, h
 
 __all__ = ["LocalArtifactStoreConfig", "LocalArtifactStoreFlavor"]
 
+#: The plugin API this module is written for; a cargohold offering another reports the plugin incompatible.
+cargohold_api_version = 1
+
 
 def _default_path() -> str:
     return str(home() / "artifacts")

@@ -18,6 +18,9 @@ from cargohold.plugin import (
 
 __all__ = ["S3ArtifactStoreConfig", "S3ArtifactStoreFlavor", "S3ArtifactStoreSettings"]
 
+#: The plugin API this module is written for; a cargohold offering another reports the plugin incompatible.
+cargohold_api_version = 1
+
 _BUCKET_RULES_URL = "https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html"
 _IP_LIKE = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
 _RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
