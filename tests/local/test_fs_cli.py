@@ -301,6 +301,54 @@ def test_sync_refuses_a_tree_inside_itself(source: Path) -> None:
     assert "one contains the other" in done.stderr
 
 
+# -- filters, dry runs, JSON and progress lines -----------------------------------------------------
+
+
+def test_include_and_exclude_on_cp_sync_rm_ls_and_du(source: Path, default_root: Path) -> None:
+    fs("cp", "-r", "--include", "*.bin", "--include", "a.txt", "--exclude", "sub/deep/*", f"{source}/", ":f")
+    assert tree(default_root / "f") == {"a.txt": b"alpha\n", "sub/b.bin": bytes(range(256)) * 40}
+    assert fs("ls", "-R", "--exclude", "*.txt", ":f").stdout.splitlines() == ["sub/", "sub/b.bin"]
+    assert fs("du", "-s", "--include", "a.txt", "--json", ":f").stdout.count('"files": 1') == 1
+    (default_root / "f" / "kept.log").write_bytes(b"mine")
+    fs("sync", "--delete", "--exclude", "*.log", str(source), ":f")  # an excluded file is not deleted
+    assert (default_root / "f" / "kept.log").exists()
+    assert (default_root / "f" / "sub" / "deep" / "c").exists()
+    assert "Deleted 1 file" in fs("rm", "-r", "--include", "*.bin", ":f").stderr
+    assert sorted(tree(default_root / "f")) == ["a.txt", "kept.log", "sub/deep/c"]
+
+
+def test_dry_run_of_cp_mv_and_rm_changes_nothing(source: Path, default_root: Path) -> None:
+    fs("cp", "-r", str(source), ":d")
+    before = tree(default_root)
+    assert fs("cp", "--dry-run", f"{source}/a.txt", ":e.txt").stdout == (
+        f"copy {source}/a.txt -> {default_root}/e.txt\n"
+    )
+    assert (
+        fs("mv", "--dry-run", ":d/a.txt", ":m.txt").stdout == f"move {default_root}/d/a.txt -> {default_root}/m.txt\n"
+    )
+    assert fs("rm", "-r", "--dry-run", ":d/sub").stdout.splitlines() == [
+        f"delete {default_root}/d/sub/b.bin",
+        f"delete {default_root}/d/sub/deep/c",
+    ]
+    assert tree(default_root) == before
+
+
+def test_json_summary_of_a_transfer_with_a_failure(source: Path) -> None:
+    done = fs("cp", "--json", str(source / "a.txt"), str(source / "missing"), ":j/", check=False)
+    assert done.returncode == 1
+    summary = json.loads(done.stdout)
+    assert summary["files"] == 1
+    assert summary["bytes"] == 6
+    assert summary["seconds"] >= 0
+    assert summary["failures"] == [{"path": str(source / "missing"), "reason": "No such file or directory"}]
+
+
+def test_progress_lines_when_output_is_not_a_terminal(source: Path) -> None:
+    lines = fs("cp", "-r", "--progress-every", "0", str(source), ":p").stderr.splitlines()
+    assert lines[-2] == "3/3 files, 10.0 KiB of 10.0 KiB, " + lines[-2].rpartition(", ")[2]
+    assert lines[-1].startswith("Copied 3 files")
+
+
 # -- interruption and progress ---------------------------------------------------------------------
 
 

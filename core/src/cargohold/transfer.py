@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import fnmatch
 import hashlib
 import math
 import shutil
@@ -49,6 +50,7 @@ __all__ = [
     "DELETE_BATCH",
     "SMALL_FILE",
     "Failure",
+    "Filter",
     "Progress",
     "ProgressCallback",
     "TransferResult",
@@ -108,6 +110,35 @@ def _as_progress(progress: Progress | ProgressCallback | None) -> Progress:
     if progress is None:
         return Progress()
     return progress if isinstance(progress, Progress) else _Callback(progress)
+
+
+@dataclass(frozen=True)
+class Filter:
+    """Which files a transfer takes, by glob (``*``, ``?``, ``[..]``; ``*`` also crosses ``/``).
+
+    A pattern matches a file when it matches the file's path relative to the target it was listed
+    under, or its name. A file is taken when it matches an ``include`` (or none are given) and no
+    ``exclude``. ``sync --delete`` deletes only files the filter takes.
+    """
+
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.include or self.exclude)
+
+    def takes(self, relative_path: str) -> bool:
+        """Whether the file at ``relative_path`` (below the listed target) is taken."""
+        name = relative_path.rpartition("/")[2]
+
+        def hit(patterns: tuple[str, ...]) -> bool:
+            return any(fnmatch.fnmatchcase(relative_path, p) or fnmatch.fnmatchcase(name, p) for p in patterns)
+
+        return (not self.include or hit(self.include)) and not hit(self.exclude)
+
+
+#: Takes every file.
+_EVERYTHING = Filter()
 
 
 @dataclass(frozen=True)
@@ -202,6 +233,8 @@ def copy(
     jobs: int = DEFAULT_JOBS,
     progress: Progress | ProgressCallback | None = None,
     fsync: bool = True,
+    only: Filter = _EVERYTHING,
+    dry_run: bool = False,
 ) -> TransferResult:
     """Copy files (and with ``recursive``, directories) to ``destination``, ``jobs`` files at a time.
 
@@ -209,11 +242,15 @@ def copy(
     with ``/``, or several sources are given; otherwise it becomes ``destination``. A source
     ending with ``/`` copies the directory's contents. ``overwrite=False`` never replaces an
     existing file, using the store's race-safe create-only write. ``progress`` is a :class:`Progress`
-    or a function called with each number of bytes moved.
+    or a function called with each number of bytes moved. ``only`` filters the files; ``dry_run``
+    lists what would be copied and copies nothing.
     """
-    result = TransferResult()
-    planned = _plan(_as_list(sources), destination, recursive, result)
+    result = TransferResult(dry_run=dry_run)
+    planned = _plan(_as_list(sources), destination, recursive, result, only)
     plan = [job for source in planned for job in source.copies()]
+    if dry_run:
+        result.copied = [(job.item.path, job.target.path) for job in plan]
+        return result
     _run(plan, overwrite, jobs, _Recorder(result, _as_progress(progress), fsync=fsync))
     return result
 
@@ -227,20 +264,30 @@ def move(
     jobs: int = DEFAULT_JOBS,
     progress: Progress | ProgressCallback | None = None,
     fsync: bool = True,
+    only: Filter = _EVERYTHING,
+    dry_run: bool = False,
 ) -> TransferResult:
     """Move like ``mv``: one rename within a store that renames atomically, else copy then delete each source file.
 
     A source file is deleted only once its copy is in place (and with ``fsync``, durable); a source
-    directory goes once it is empty.
+    directory goes once it is empty. ``only`` filters the files (a filtered directory moves file by
+    file); ``dry_run`` lists what would be moved and moves nothing.
     """
-    result = TransferResult()
+    result = TransferResult(dry_run=dry_run)
     progress = _as_progress(progress)
     recorder = _Recorder(result, progress, fsync=fsync)
-    planned = _plan(_as_list(sources), destination, recursive, result)
+    planned = _plan(_as_list(sources), destination, recursive, result, only)
+    if dry_run:
+        result.copied = [(job.item.path, job.target.path) for source in planned for job in source.copies()]
+        return result
     renamed: list[_Source] = []
     streamed: list[_Source] = []
     for source in planned:
-        one_rename = same_store(source.location.store, source.base.store) and source.location.store.atomic_rename
+        one_rename = (
+            same_store(source.location.store, source.base.store)
+            and source.location.store.atomic_rename
+            and not (only and source.is_dir)
+        )
         (renamed if one_rename else streamed).append(source)
     progress.start(sum(len(s.items) for s in planned), sum(i.size for s in planned for i in s.items))
     for failure in result.failed:
@@ -274,6 +321,7 @@ def sync(
     jobs: int = DEFAULT_JOBS,
     progress: Progress | ProgressCallback | None = None,
     fsync: bool = True,
+    only: Filter = _EVERYTHING,
 ) -> TransferResult:
     """Make ``destination`` hold what ``source`` holds, copying only new and changed files.
 
@@ -283,13 +331,13 @@ def sync(
     the service keeps whole seconds), and equal etags of one service mean unchanged. ``checksum`` compares
     contents instead: MD5 etags of one service where both sides have them, else MD5s computed by reading
     both files. A second run copies nothing. ``delete`` also removes the files that ``source`` lacks;
-    ``dry_run`` only reports what would be done.
+    ``dry_run`` only reports what would be done; ``only`` filters the files on both sides.
     """
     result = TransferResult(dry_run=dry_run)
     src, dst = resolve(source), resolve(destination)
     if same_store(src.store, dst.store) and (_within(src.path, dst.path) or _within(dst.path, src.path)):
         raise ValueError(f"Cannot sync {src.path!r} with {dst.path!r}: one contains the other.")
-    items, is_dir = _listing(src)
+    items, is_dir = _listing(src, only)
     if is_dir:
         base = dst
         wanted = {}
@@ -299,9 +347,10 @@ def sync(
     else:
         into = destination.endswith("/") or dst.store.isdir(dst.path)
         base = dst.child(segments(src.path)[-1]) if into else dst
-        wanted = {"": _Copy(src.store, items[0], base)}
+        wanted = {"": _Copy(src.store, items[0], base)} if items else {}
     try:
-        have = {relative(i.path, base.path): i for i in _files(base.store.list_objects(base.path))}
+        listed = _files(base.store.list_objects(base.path))
+        have = {key: i for i in listed if (key := relative(i.path, base.path)) in wanted or only.takes(key)}
     except FileNotFoundError:
         have = {}
     compare = _Comparison(src.store, base.store, checksum)
@@ -335,16 +384,21 @@ def bulk_delete(
     recursive: bool = False,
     jobs: int = DEFAULT_JOBS,
     progress: Progress | ProgressCallback | None = None,
+    only: Filter = _EVERYTHING,
+    dry_run: bool = False,
 ) -> TransferResult:
-    """Delete files (and with ``recursive``, directories), in batches through each store's ``bulk_delete``."""
-    result = TransferResult()
+    """Delete files (and with ``recursive``, directories), in batches through each store's ``bulk_delete``.
+
+    ``only`` filters the files; ``dry_run`` lists what would be deleted and deletes nothing.
+    """
+    result = TransferResult(dry_run=dry_run)
     progress = _as_progress(progress)
     recorder = _Recorder(result, progress)
     listed: list[tuple[Location, list[ObjectInfo], bool]] = []
     for spelled in _as_list(targets):
         location = resolve(spelled)
         try:
-            items, is_dir = _listing(location)
+            items, is_dir = _listing(location, only)
         except FileNotFoundError as exc:
             recorder.failed(spelled, exc)
             continue
@@ -358,6 +412,9 @@ def bulk_delete(
                 recorder.failed(spelled, exc)
                 continue
         listed.append((location, items, is_dir))
+    if dry_run:
+        result.deleted = [item.path for _, items, _ in listed for item in items]
+        return result
     progress.start(sum(len(items) for _, items, _ in listed), 0)
     for location, items, is_dir in listed:
         _delete_files(location.store, [i.path for i in items], jobs, recorder, report_done=True)
@@ -373,7 +430,7 @@ def _as_list(spelled: str | Sequence[str]) -> list[str]:
     return [spelled] if isinstance(spelled, str) else list(spelled)
 
 
-def _plan(sources: list[str], destination: str, recursive: bool, result: TransferResult) -> list[_Source]:
+def _plan(sources: list[str], destination: str, recursive: bool, result: TransferResult, only: Filter) -> list[_Source]:
     """List every source and map it onto the destination; a missing source is a failure, the others go on."""
     if not sources:
         raise ValueError("Give at least one source to copy or move.")
@@ -383,12 +440,14 @@ def _plan(sources: list[str], destination: str, recursive: bool, result: Transfe
     planned = []
     for spelled, location in located:
         try:
-            items, is_dir = _listing(location)
+            items, is_dir = _listing(location, only)
         except FileNotFoundError as exc:
             result.failed.append(Failure(spelled, _reason(exc)))
             continue
         if is_dir and not recursive:
             result.failed.append(Failure(spelled, "it is a directory; copy it with -r (recursive)"))
+            continue
+        if only and not items:  # the filter took none of it
             continue
         name = segments(location.path)[-1:]
         contents = is_dir and (spelled.endswith("/") or not name)
@@ -407,10 +466,14 @@ def _within(path: str, top: str) -> bool:
     return segments(path)[: len(top_segments)] == top_segments
 
 
-def _listing(location: Location) -> tuple[list[ObjectInfo], bool]:
-    """Every file at or below ``location`` and whether it is a directory (a file lists as itself)."""
+def _listing(location: Location, only: Filter = _EVERYTHING) -> tuple[list[ObjectInfo], bool]:
+    """Every file at or below ``location`` that ``only`` takes, and whether it is a directory (a file lists
+    as itself, and is matched by its name)."""
     items = _files(location.store.list_objects(location.path))
     is_file = len(items) == 1 and segments(items[0].path) == segments(location.path)
+    if only:
+        top = location.path if not is_file else location.path.rpartition("/")[0]
+        items = [item for item in items if only.takes(relative(item.path, top))]
     return items, not is_file
 
 

@@ -23,13 +23,15 @@ from cargohold.artifact_stores.base import FileStat
 from cargohold.cli._output import json_option
 from cargohold.exceptions import CargoholdError
 from cargohold.targets import Location, relative, resolve, segments
-from cargohold.transfer import CHUNK_SIZE, DEFAULT_JOBS, Progress, TransferResult
+from cargohold.transfer import CHUNK_SIZE, DEFAULT_JOBS, Filter, Progress, TransferResult
 
 __all__ = ["fs"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 #: A transfer that finishes sooner than this never shows a progress bar.
 _BAR_DELAY = 0.25
+#: Seconds between progress lines when output is not a terminal (a log, CI).
+_LINE_EVERY = 10.0
 #: glibc's mallopt parameter for the size from which buffers are mapped from the kernel.
 _M_MMAP_THRESHOLD = -3
 
@@ -47,6 +49,19 @@ class _FsGroup(click.Group):
 @click.group("fs", cls=_FsGroup)
 def fs() -> None:
     """Move artifacts in, out and between stores: NAME:path, a URL (s3://bucket/x) or a local path."""
+
+
+def _filters(command: F) -> F:
+    """--include and --exclude, read as :class:`cargohold.transfer.Filter` reads them."""
+    command = click.option("--exclude", multiple=True, metavar="GLOB", help="Skip files that match (repeatable).")(
+        command
+    )
+    return click.option(
+        "--include",
+        multiple=True,
+        metavar="GLOB",
+        help="Only files whose relative path or name matches (repeatable; * also crosses /).",
+    )(command)
 
 
 def _jobs(command: F) -> F:
@@ -80,8 +95,17 @@ def _fsync(command: F) -> F:
 @click.option("-R", "recursive", is_flag=True, help="List everything below, with paths relative to TARGET.")
 @json_option
 @_jobs
+@_filters
 @click.argument("target", required=False)
-def ls(target: str | None, long: bool, recursive: bool, as_json: bool, jobs: int) -> None:
+def ls(
+    target: str | None,
+    long: bool,
+    recursive: bool,
+    as_json: bool,
+    jobs: int,
+    include: tuple[str, ...],
+    exclude: tuple[str, ...],
+) -> None:
     """List a directory (default: the root of the active stack's store)."""
     location = resolve(target)
     top = location.store.stat(location.path)
@@ -97,6 +121,9 @@ def ls(target: str | None, long: bool, recursive: bool, as_json: bool, jobs: int
             with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
                 stats[:] = pool.map(location.store.stat, (location.child(n).path for n in names))
         entries = list(zip(names, stats, strict=True))
+    only = Filter(include, exclude)
+    if only:  # folders of a recursive listing stay, to show where the files are
+        entries = [(name, stat) for name, stat in entries if name.endswith("/") or only.takes(name)]
     if as_json:
         from cargohold.cli._output import print_json
 
@@ -149,13 +176,18 @@ def _when(mtime: float | None) -> str:
 @fs.command("du")
 @click.option("-s", "summary", is_flag=True, help="Only the total of TARGET.")
 @json_option
+@_filters
 @click.argument("target", required=False)
-def du(target: str | None, summary: bool, as_json: bool) -> None:
+def du(target: str | None, summary: bool, as_json: bool, include: tuple[str, ...], exclude: tuple[str, ...]) -> None:
     """Bytes and files under each directory of TARGET, from one bulk listing (default: the active store)."""
     location = resolve(target)
+    only = Filter(include, exclude)
     totals: dict[tuple[str, ...], list[int]] = {(): [0, 0]}
     for item in location.store.list_objects(location.path):
-        below = segments(relative(item.path, location.path))[:-1]
+        path = relative(item.path, location.path)
+        if only and not only.takes(path):
+            continue
+        below = segments(path)[:-1]
         for depth in range(1 if summary else len(below) + 1):
             counted = totals.setdefault(below[:depth], [0, 0])
             counted[0] += item.size
@@ -199,23 +231,51 @@ def mkdir(targets: tuple[str, ...], parents: bool) -> None:
 # -- transfers -------------------------------------------------------------------------------------
 
 
+def _transfer_options(command: F) -> F:
+    """The options every transfer takes: filters, jobs, JSON, progress."""
+    for option in (
+        _filters,
+        _jobs,
+        _quiet,
+        click.option("--json", "as_json", is_flag=True, help="Print one JSON summary on stdout instead of text."),
+        click.option(
+            "--progress-every",
+            "every",
+            type=click.FloatRange(min=0),
+            default=_LINE_EVERY,
+            show_default=True,
+            metavar="SECONDS",
+            help="When output is not a terminal, one progress line on stderr this often.",
+        ),
+    ):
+        command = option(command)
+    return command
+
+
+def _dry_run(command: F) -> F:
+    return click.option("--dry-run", is_flag=True, help="Only say what would be done.")(command)
+
+
+def _run_transfer(
+    verb: str, run: Callable[[Progress | None], TransferResult], *, quiet: bool, as_json: bool, every: float
+) -> None:
+    """Run a transfer under the progress display that suits the output, then report it."""
+    _give_back_big_buffers()
+    with _progress(quiet or as_json, every) as progress:
+        started = time.monotonic()
+        result = run(progress)
+    _report(result, verb, quiet, started, as_json=as_json)
+
+
 @fs.command("cp")
 @click.option("-r", "-R", "--recursive", is_flag=True, help="Copy directories and everything in them.")
 @click.option("-n", "--no-clobber", is_flag=True, help="Never replace an existing file (race-safe where the store is).")
-@_jobs
-@_quiet
+@_dry_run
+@_transfer_options
 @_fsync
 @click.argument("sources", nargs=-1, required=True)
 @click.argument("destination")
-def cp(
-    sources: tuple[str, ...],
-    destination: str,
-    recursive: bool,
-    no_clobber: bool,
-    jobs: int,
-    quiet: bool,
-    no_fsync: bool,
-) -> None:
+def cp(sources: tuple[str, ...], destination: str, recursive: bool, no_clobber: bool, **options: Any) -> None:
     """Copy SOURCES to DESTINATION, within a store or across stores, in parallel.
 
     A source goes into DESTINATION when that is a directory, ends with '/', or several sources
@@ -223,81 +283,80 @@ def cp(
     """
     from cargohold import transfer
 
-    _give_back_big_buffers()
-    with _progress(quiet) as progress:
-        started = time.monotonic()
-        result = transfer.copy(
+    def run(progress: Progress | None) -> TransferResult:
+        return transfer.copy(
             sources,
             destination,
             recursive=recursive,
             overwrite=not no_clobber,
-            jobs=jobs,
+            jobs=options["jobs"],
             progress=progress,
-            fsync=not no_fsync,
+            fsync=not options["no_fsync"],
+            only=_filter(options),
+            dry_run=options["dry_run"],
         )
-    _report(result, "Copied", quiet, started)
+
+    _run_transfer("Copied", run, quiet=options["quiet"], as_json=options["as_json"], every=options["every"])
 
 
 @fs.command("mv")
 @click.option("-n", "--no-clobber", is_flag=True, help="Never replace an existing file.")
-@_jobs
-@_quiet
+@_dry_run
+@_transfer_options
 @_fsync
 @click.argument("sources", nargs=-1, required=True)
 @click.argument("destination")
-def mv(sources: tuple[str, ...], destination: str, no_clobber: bool, jobs: int, quiet: bool, no_fsync: bool) -> None:
+def mv(sources: tuple[str, ...], destination: str, no_clobber: bool, **options: Any) -> None:
     """Move files and directories: a rename within a store that can, else copy, then delete each source file."""
     from cargohold import transfer
 
-    _give_back_big_buffers()
-    with _progress(quiet) as progress:
-        started = time.monotonic()
-        result = transfer.move(
+    def run(progress: Progress | None) -> TransferResult:
+        return transfer.move(
             sources,
             destination,
             recursive=True,
             overwrite=not no_clobber,
-            jobs=jobs,
+            jobs=options["jobs"],
             progress=progress,
-            fsync=not no_fsync,
+            fsync=not options["no_fsync"],
+            only=_filter(options),
+            dry_run=options["dry_run"],
         )
-    _report(result, "Moved", quiet, started)
+
+    _run_transfer("Moved", run, quiet=options["quiet"], as_json=options["as_json"], every=options["every"])
 
 
 @fs.command("rm")
 @click.option("-r", "-R", "--recursive", is_flag=True, help="Delete directories and everything in them.")
-@_jobs
-@_quiet
+@_dry_run
+@_transfer_options
 @click.argument("targets", nargs=-1, required=True)
-def rm(targets: tuple[str, ...], recursive: bool, jobs: int, quiet: bool) -> None:
+def rm(targets: tuple[str, ...], recursive: bool, **options: Any) -> None:
     """Delete files, in batches through each store's bulk delete."""
     from cargohold import transfer
 
-    with _progress(quiet) as progress:
-        started = time.monotonic()
-        result = transfer.bulk_delete(targets, recursive=recursive, jobs=jobs, progress=progress)
-    _report(result, "Deleted", quiet, started)
+    def run(progress: Progress | None) -> TransferResult:
+        return transfer.bulk_delete(
+            targets,
+            recursive=recursive,
+            jobs=options["jobs"],
+            progress=progress,
+            only=_filter(options),
+            dry_run=options["dry_run"],
+        )
+
+    _run_transfer("Deleted", run, quiet=options["quiet"], as_json=options["as_json"], every=options["every"])
 
 
 @fs.command("sync")
 @click.option("--delete", is_flag=True, help="Also delete files in DESTINATION that SOURCE lacks.")
-@click.option("--dry-run", is_flag=True, help="Only say what would be copied and deleted.")
 @click.option("--checksum", is_flag=True, help="Compare contents (MD5), not sizes and modification times.")
-@_jobs
-@_quiet
+@_dry_run
+@_transfer_options
 @_fsync
 @click.argument("source")
 @click.argument("destination")
-def sync(
-    source: str,
-    destination: str,
-    delete: bool,
-    dry_run: bool,
-    checksum: bool,
-    jobs: int,
-    quiet: bool,
-    no_fsync: bool,
-) -> None:
+def sync(source: str, destination: str, delete: bool, checksum: bool, **options: Any) -> None:
     """Copy what is new or changed in SOURCE to DESTINATION; reruns finish the job.
 
     Changed means another size or modification time (copies keep their source's where the destination
@@ -305,20 +364,24 @@ def sync(
     """
     from cargohold import transfer
 
-    _give_back_big_buffers()
-    with _progress(quiet or dry_run) as progress:
-        started = time.monotonic()
-        result = transfer.sync(
+    def run(progress: Progress | None) -> TransferResult:
+        return transfer.sync(
             source,
             destination,
             delete=delete,
-            dry_run=dry_run,
+            dry_run=options["dry_run"],
             checksum=checksum,
-            jobs=jobs,
+            jobs=options["jobs"],
             progress=progress,
-            fsync=not no_fsync,
+            fsync=not options["no_fsync"],
+            only=_filter(options),
         )
-    _report(result, "Synced", quiet, started)
+
+    _run_transfer("Synced", run, quiet=options["quiet"], as_json=options["as_json"], every=options["every"])
+
+
+def _filter(options: dict[str, Any]) -> Filter:
+    return Filter(tuple(options["include"]), tuple(options["exclude"]))
 
 
 def _give_back_big_buffers() -> None:
@@ -400,11 +463,58 @@ class _Bar(Progress):
             self._rich.stop()
 
 
+class _Lines(Progress):
+    """Progress for a log: one line on stderr at most every ``every`` seconds (0: one per file)."""
+
+    def __init__(self, every: float) -> None:
+        self._every = every
+        self._lock = threading.Lock()
+        self._files = self._total = self._finished = self._failed = self._bytes = 0
+        self._since = self._last = time.monotonic()
+
+    def start(self, files: int, total_bytes: int) -> None:
+        self._files, self._total = files, total_bytes
+
+    def advance(self, nbytes: int) -> None:
+        with self._lock:
+            self._bytes += nbytes
+        self._tell(every=max(self._every, _BAR_DELAY))  # a line per file at most, not per chunk
+
+    def done(self, path: str) -> None:
+        with self._lock:
+            self._finished += 1
+        self._tell(self._every)
+
+    def failed(self, path: str, reason: str) -> None:
+        with self._lock:
+            self._finished += 1
+            self._failed += 1
+        self._tell(self._every)
+
+    def _tell(self, every: float) -> None:
+        now = time.monotonic()
+        with self._lock:
+            if now - self._last < every:
+                return
+            self._last = now
+            failed = f", {self._failed} failed" if self._failed else ""
+            rate = self._bytes / max(now - self._since, 1e-9)
+            line = (
+                f"{self._finished}/{self._files} files{failed}, {_size(self._bytes)} of {_size(self._total)}, "
+                f"{_size(int(rate))}/s"
+            )
+        click.echo(line, err=True)
+
+
 @contextlib.contextmanager
-def _progress(quiet: bool) -> Iterator[Progress | None]:
-    """A progress bar when standard output is a terminal and not ``--quiet``; rich is imported only then."""
-    if quiet or not sys.stdout.isatty():
+def _progress(quiet: bool, every: float = _LINE_EVERY) -> Iterator[Progress | None]:
+    """A progress bar when standard output is a terminal, else lines every ``every`` seconds; none with
+    ``quiet``. rich is imported only for the bar."""
+    if quiet:
         yield None
+        return
+    if not sys.stdout.isatty():
+        yield _Lines(every)
         return
     bar = _Bar()
     try:
@@ -413,11 +523,31 @@ def _progress(quiet: bool) -> Iterator[Progress | None]:
         bar.close()
 
 
-def _report(result: TransferResult, verb: str, quiet: bool, started: float) -> None:
-    """What happened on stderr (what would happen on stdout, for a dry run); exit 1 if any file failed."""
+def _report(result: TransferResult, verb: str, quiet: bool, started: float, *, as_json: bool = False) -> None:
+    """What happened on stderr (what would happen on stdout, for a dry run), or with ``as_json`` one summary
+    object on stdout; exit 1 if any file failed."""
+    if as_json:
+        from cargohold.cli._output import print_json
+
+        summary: dict[str, Any] = {
+            "files": len(result.deleted if verb == "Deleted" else result.copied),
+            "bytes": result.bytes,
+            "seconds": round(time.monotonic() - started, 3),
+            "skipped": len(result.skipped),
+            "deleted": len(result.deleted),
+            "failures": [{"path": f.path, "reason": f.reason} for f in result.failed],
+            "dry_run": result.dry_run,
+        }
+        if result.dry_run:
+            summary["planned"] = {"copy": [list(pair) for pair in result.copied], "delete": result.deleted}
+        print_json(summary)
+        if result.failed:
+            raise click.exceptions.Exit(1)
+        return
     if result.dry_run:
+        action = "move" if verb == "Moved" else "copy"
         for source, target in result.copied:
-            click.echo(f"copy {source} -> {target}")
+            click.echo(f"{action} {source} -> {target}")
         for path in result.deleted:
             click.echo(f"delete {path}")
     elif not quiet:
