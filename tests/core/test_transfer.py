@@ -374,6 +374,43 @@ def test_each_copy_keeps_its_mtime_and_is_fsynced_before_it_counts(cls: type[Rec
         fileio.unmount(target)
 
 
+class FlakyStore(MemoryStore):
+    """Its first read of each file fails with ``error``; the next ones work."""
+
+    error: type[OSError] = ConnectionResetError
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.tried: set[str] = set()
+
+    def open(self, path: str, mode: str = "r") -> IO[Any]:
+        if "r" in mode and path not in self.tried:
+            self.tried.add(path)
+            raise self.error(f"{path}: the first read fails")
+        return super().open(path, mode)
+
+
+@pytest.mark.parametrize(("error", "transient"), [(ConnectionResetError, True), (PermissionError, False)])
+def test_a_transient_error_is_retried_and_counted_a_lasting_one_is_not(
+    error: type[OSError], transient: bool, dst: MemoryStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(transfer, "RETRY_DELAY", 0.0)
+    monkeypatch.setattr(transfer, "SMALL_FILE", 100)  # the large files in threads, the small ones as coroutines
+    source = FlakyStore(MemoryConfig(path=f"{fresh_root('transfer')}/root"))
+    source.error = error
+    fileio.mount(source)
+    try:
+        _fill(source)
+        target = _store(AsyncMemoryStore)
+        result = transfer.copy(f"{source.path}/data/", target.path, recursive=True)
+        fileio.unmount(target)
+    finally:
+        fileio.unmount(source)
+    assert result.retries == (len(TREE) if transient else 0)
+    assert len(result.copied) == (len(TREE) if transient else 0)
+    assert len(result.failed) == (0 if transient else len(TREE))
+
+
 def test_progress_may_be_a_plain_function(src: MemoryStore, dst: MemoryStore) -> None:
     _fill(src)
     moved: list[int] = []

@@ -26,9 +26,11 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import errno
 import fnmatch
 import hashlib
 import math
+import random
 import shutil
 import threading
 from collections.abc import Callable, Iterable, Sequence
@@ -48,6 +50,8 @@ __all__ = [
     "CHUNK_SIZE",
     "DEFAULT_JOBS",
     "DELETE_BATCH",
+    "RETRIES",
+    "RETRY_DELAY",
     "SMALL_FILE",
     "Failure",
     "Filter",
@@ -70,6 +74,13 @@ SMALL_FILE = 4 << 20
 DELETE_BATCH = 1000
 #: Modification times closer than this are equal: a store's clock may keep only microseconds.
 _MTIME_SLACK = 1e-3
+#: Times a file is tried again after a transient error (a reset connection, a 5xx, throttling).
+RETRIES = 3
+#: Seconds before the first retry; each next one waits twice as long, with jitter.
+RETRY_DELAY = 0.5
+_TRANSIENT_ERRNOS = frozenset({errno.ECONNRESET, errno.ECONNABORTED, errno.EPIPE, errno.ETIMEDOUT, errno.EAGAIN})
+_TRANSIENT_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+_TRANSIENT_CODES = frozenset({"SlowDown", "Throttling", "ThrottlingException", "RequestTimeout", "InternalError"})
 
 
 class Progress:
@@ -159,6 +170,8 @@ class TransferResult:
     failed: list[Failure] = field(default_factory=list)
     bytes: int = 0
     dry_run: bool = False
+    #: Attempts made again after a transient error, over every file.
+    retries: int = 0
 
     @property
     def ok(self) -> bool:
@@ -213,6 +226,14 @@ class _Recorder:
         with self._lock:
             self.result.deleted.append(path)
         self.progress.done(path)
+
+    def retry(self, attempt: int, error: BaseException) -> float | None:
+        """Seconds to wait before trying a file again after ``error``, or None when it is not worth it."""
+        if attempt >= RETRIES or not _transient(error):
+            return None
+        with self._lock:
+            self.result.retries += 1
+        return float(RETRY_DELAY * 2**attempt * random.uniform(0.5, 1.5))
 
     def failed(self, path: str, error: BaseException | str) -> None:
         reason = error if isinstance(error, str) else _reason(error)
@@ -574,20 +595,48 @@ def _execute(plan: list[_Copy], overwrite: bool, jobs: int, recorder: _Recorder)
 
 
 def _copy_one(job: _Copy, overwrite: bool, stop: threading.Event, recorder: _Recorder) -> None:
-    """Copy one file in a worker thread: the store's own copy within a store, else streamed in chunks."""
+    """Copy one file in a worker thread: the store's own copy within a store, else streamed in chunks;
+    tried again after a transient error."""
     target = job.target
-    try:
-        if same_store(job.source, target.store):
-            job.source.copyfile(job.item.path, target.path, overwrite)
-            recorder.progress.advance(job.item.size)
-        else:
-            with job.source.open(job.item.path, "rb") as reader:
-                _write(target, _Feed(reader, stop, recorder.progress), job.item.size, overwrite)
-        _settle(job, recorder.fsync)
-    except Exception as exc:  # one file's failure, whatever it is, is reported and the others go on
-        recorder.failed(job.item.path, exc)
-        return
+    attempt = 0
+    while True:
+        try:
+            if same_store(job.source, target.store):
+                job.source.copyfile(job.item.path, target.path, overwrite)
+                recorder.progress.advance(job.item.size)
+            else:
+                with job.source.open(job.item.path, "rb") as reader:
+                    _write(target, _Feed(reader, stop, recorder.progress), job.item.size, overwrite)
+            _settle(job, recorder.fsync)
+            break
+        except Exception as exc:  # one file's failure, whatever it is, is reported and the others go on
+            delay = None if stop.is_set() else recorder.retry(attempt, exc)
+            if delay is None:
+                recorder.failed(job.item.path, exc)
+                return
+            if stop.wait(delay):  # a stopped transfer does not wait out its retries
+                recorder.failed(job.item.path, exc)
+                return
+            attempt += 1
     recorder.copied(job)
+
+
+def _transient(error: BaseException) -> bool:
+    """Whether an error may go away when the file is tried again: a dropped connection, a timeout, a 5xx
+    or throttling, as the cloud libraries raise them (an ``errno``, a ``status``, or botocore's codes)."""
+    if isinstance(error, (ConnectionError, TimeoutError)):
+        return True
+    if isinstance(error, OSError) and error.errno in _TRANSIENT_ERRNOS:
+        return True
+    status = getattr(error, "status", None) or getattr(error, "status_code", None) or getattr(error, "code", None)
+    if isinstance(status, int) and status in _TRANSIENT_STATUS:
+        return True
+    response = getattr(error, "response", None)
+    code = response.get("Error", {}).get("Code") if isinstance(response, dict) else None
+    if code in _TRANSIENT_CODES:
+        return True
+    cause = error.__cause__ or error.__context__
+    return cause is not None and cause is not error and _transient(cause)
 
 
 def _settle(job: _Copy, fsync: bool) -> None:
@@ -678,20 +727,27 @@ async def _copy_small_files(
 
     async def one(job: _Copy, source: AbstractFileSystem | None, target: AbstractFileSystem | None) -> None:
         async with gate:
-            try:
-                if source is not None:
-                    data = await source._cat_file(_fs_path(job.source, job.item.path))
-                else:
-                    data = await asyncio.to_thread(_read_all, job.source, job.item.path)
-                if target is not None:
-                    await target._pipe_file(_fs_path(job.target.store, job.target.path), data)
-                    if job.target.store.keeps_mtime:  # an object store's write is durable once it returns
-                        await asyncio.to_thread(_settle, job, recorder.fsync)
-                else:
-                    await asyncio.to_thread(_write_all, job, data, recorder.fsync)
-            except Exception as exc:
-                recorder.failed(job.item.path, _translated(job, exc))
-                return
+            attempt = 0
+            while True:
+                try:
+                    if source is not None:
+                        data = await source._cat_file(_fs_path(job.source, job.item.path))
+                    else:
+                        data = await asyncio.to_thread(_read_all, job.source, job.item.path)
+                    if target is not None:
+                        await target._pipe_file(_fs_path(job.target.store, job.target.path), data)
+                        if job.target.store.keeps_mtime:  # an object store's write is durable once it returns
+                            await asyncio.to_thread(_settle, job, recorder.fsync)
+                    else:
+                        await asyncio.to_thread(_write_all, job, data, recorder.fsync)
+                    break
+                except Exception as exc:
+                    delay = recorder.retry(attempt, exc)
+                    if delay is None:
+                        recorder.failed(job.item.path, _translated(job, exc))
+                        return
+                    await asyncio.sleep(delay)
+                    attempt += 1
         recorder.progress.advance(len(data))
         recorder.copied(job)
 

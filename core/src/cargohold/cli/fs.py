@@ -535,6 +535,7 @@ def _report(result: TransferResult, verb: str, quiet: bool, started: float, *, a
             "seconds": round(time.monotonic() - started, 3),
             "skipped": len(result.skipped),
             "deleted": len(result.deleted),
+            "retries": result.retries,
             "failures": [{"path": f.path, "reason": f.reason} for f in result.failed],
             "dry_run": result.dry_run,
         }
@@ -560,6 +561,8 @@ def _report(result: TransferResult, verb: str, quiet: bool, started: float, *, a
             parts.append(f"{len(result.skipped)} up to date")
         if result.deleted and verb != "Deleted":
             parts.append(f"deleted {_files(len(result.deleted))}")
+        if result.retries:
+            parts.append(f"{result.retries} retried after transient errors")
         click.echo("; ".join(parts) + ".", err=True)
     if result.failed:
         click.echo(f"{len(result.failed)} failed:", err=True)
