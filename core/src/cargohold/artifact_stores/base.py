@@ -214,6 +214,15 @@ class BaseArtifactStore(StackComponent, abc.ABC):
         """
         raise NotImplementedError(f"{type(self).__name__} cannot set modification times")
 
+    def can_copy_from(self, source: BaseArtifactStore) -> bool:
+        """Whether ``copy_from`` can copy files of ``source`` here inside the service (same service and account)."""
+        return False
+
+    def copy_from(self, source: BaseArtifactStore, src: str, dst: str) -> None:
+        """Copy the file ``src`` of ``source`` to ``dst`` here, replacing it, without the bytes passing through
+        this process; only where ``can_copy_from(source)``."""
+        raise NotImplementedError(f"{type(self).__name__} cannot copy from {type(source).__name__} inside a service")
+
     def fsync(self, path: str) -> None:
         """Make a written file and its folder's entry for it survive a power cut; a no-op where a write
         returns only once the service holds it (object stores)."""

@@ -276,6 +276,19 @@ class FsspecArtifactStore(BaseArtifactStore):
         else:
             self._copy_if_absent(src_parts, dst_parts)
 
+    def can_copy_from(self, source: BaseArtifactStore) -> bool:
+        """Stores of one flavor whose configs differ only in their root reach one account of one service."""
+        if type(source) is not type(self):
+            return False
+        fields = type(self.config).model_fields
+        return all(getattr(source.config, name) == getattr(self.config, name) for name in fields if name != "path")
+
+    @_translated
+    def copy_from(self, source: BaseArtifactStore, src: str, dst: str) -> None:
+        if not isinstance(source, FsspecArtifactStore) or not self.can_copy_from(source):
+            raise NotImplementedError(f"{self.name or self.path!r} cannot copy from {source.name or source.path!r}")
+        self.filesystem.cp_file(source._fs_path(source._parts(src)), self._fs_path(self._parts(dst)))
+
     def _copy_if_absent(self, src: Parts, dst: Parts) -> None:
         """Copy without clobbering; the default streams into an exclusive ("x") write, which the
         backend makes atomic where ``conditional_write`` is true and checks up front where not."""
