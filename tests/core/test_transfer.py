@@ -148,6 +148,21 @@ def test_copy_within_one_store_uses_its_own_copy(src: MemoryStore, monkeypatch: 
     assert _tree(src, "again") == TREE
 
 
+def test_two_stores_of_one_account_copy_inside_the_service(
+    src: MemoryStore, dst: MemoryStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _fill(src)
+
+    def no_streaming(path: str, mode: str = "r") -> IO[Any]:
+        raise AssertionError(f"{path} was streamed through the client")
+
+    monkeypatch.setattr(src, "open", no_streaming)
+    assert dst.can_copy_from(src)
+    assert transfer.copy(f"{src.path}/data", f"{dst.path}/copy", recursive=True).ok
+    monkeypatch.undo()
+    assert _tree(dst, "copy") == TREE
+
+
 def test_two_objects_of_one_store_count_as_one() -> None:
     from cargohold.targets import same_store
 

@@ -3,12 +3,15 @@ local -> s3 -> gcs -> azure -> local whose bytes compare equal."""
 
 from __future__ import annotations
 
+import collections
 import json
 import os
 import signal
 import subprocess
 import sys
+import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -160,3 +163,24 @@ def test_a_killed_upload_leaves_nothing_under_the_final_name_and_a_rerun_complet
     fifo.write_bytes(data := os.urandom(24 << 20))
     fs("cp", str(fifo), f"{cloud}:big.bin")
     assert subprocess.run([*CLI, "fs", "cat", f"{cloud}:big.bin"], capture_output=True, check=True).stdout == data
+
+
+def test_a_copy_between_two_s3_stores_of_one_account_stays_inside_the_service(
+    clouds: dict[str, str], servers: dict[str, Any], bucket: str, tmp_path: Path
+) -> None:
+    from cargohold.client import Client
+    from cargohold.targets import store_named
+
+    other = {"path": f"s3://{bucket}/{uuid.uuid4().hex[:12]}", **servers["s3"].storage_options}
+    Client().register_component("artifact_store", "s3b", "s3", other)
+    (tmp_path / "f.bin").write_bytes(os.urandom(7 << 20))
+    assert transfer.copy(str(tmp_path / "f.bin"), "s3:f.bin").ok
+    requests: collections.Counter[str] = collections.Counter()
+    for name in ("s3", "s3b"):
+        filesystem = store_named(name).filesystem
+        filesystem.connect()
+        filesystem.s3.meta.events.register("before-call.s3", lambda model, **_: requests.update([model.name]))
+    assert transfer.copy("s3:f.bin", "s3b:f.bin").ok
+    assert requests["CopyObject"] == 1
+    assert not {"GetObject", "PutObject", "UploadPart"} & set(requests), requests
+    assert store_named("s3b").size("f.bin") == 7 << 20

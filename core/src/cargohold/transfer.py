@@ -3,7 +3,8 @@
 Targets are spelled as :func:`cargohold.targets.resolve` reads them: ``NAME:path`` in a
 registered store, a URL, or a local path. How each file moves:
 
-- within one store, by the store's own ``copyfile`` (a server-side copy on object stores);
+- within one store, by the store's own ``copyfile`` (a server-side copy on object stores), and between
+  two stores of one service and account (``can_copy_from``: two buckets, or two roots) inside the service;
 - small files (up to :data:`SMALL_FILE` bytes) whose source or destination is an async fsspec
   filesystem, as one coroutine each on fsspec's event loop, ``jobs`` at a time: one request
   per file on the remote side (``_cat_file`` / ``_pipe_file``), the local side through the store;
@@ -604,6 +605,9 @@ def _copy_one(job: _Copy, overwrite: bool, stop: threading.Event, recorder: _Rec
             if same_store(job.source, target.store):
                 job.source.copyfile(job.item.path, target.path, overwrite)
                 recorder.progress.advance(job.item.size)
+            elif overwrite and target.store.can_copy_from(job.source):
+                target.store.copy_from(job.source, job.item.path, target.path)
+                recorder.progress.advance(job.item.size)
             else:
                 with job.source.open(job.item.path, "rb") as reader:
                     _write(target, _Feed(reader, stop, recorder.progress), job.item.size, overwrite)
@@ -682,8 +686,8 @@ def _async_pair(job: _Copy) -> tuple[AbstractFileSystem | None, AbstractFileSyst
     A destination qualifies only if it publishes a file on close (one upload is all-or-nothing);
     when both sides are async they must share fsspec's event loop.
     """
-    if same_store(job.source, job.target.store):
-        return None
+    if same_store(job.source, job.target.store) or job.target.store.can_copy_from(job.source):
+        return None  # copied inside the service
     source = _async_filesystem(job.source)
     target = _async_filesystem(job.target.store, publishing=True)
     if source is None and target is None:
