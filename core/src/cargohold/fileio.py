@@ -471,7 +471,10 @@ def rmtree(path: str, force: bool = False) -> None:
     :func:`check_deletable`."""
     store, path = route(path)
     check_deletable(store, path, force=force)
-    store.rmtree(path)
+    if force:  # only then: a store written before force existed still takes the plain call
+        store.rmtree(path, force=True)
+    else:
+        store.rmtree(path)
 
 
 def stat(path: str) -> FileStat:

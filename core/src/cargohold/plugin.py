@@ -25,7 +25,13 @@ if TYPE_CHECKING:
     )
     from cargohold.artifact_stores.fsspec_store import FsspecArtifactStore, PartUpload, Reader, SizedStream
     from cargohold.components import StackComponent, StackComponentConfig, StackComponentSettings, StackComponentType
-    from cargohold.exceptions import CargoholdError, InvalidConfigError, MissingDependencyError, OutsideStoreError
+    from cargohold.exceptions import (
+        CargoholdError,
+        InvalidConfigError,
+        MissingDependencyError,
+        OutsideStoreError,
+        ProtectedPathError,
+    )
     from cargohold.flavors import Flavor
     from cargohold.hookspecs import hookimpl
     from cargohold.locations import home
@@ -53,7 +59,8 @@ _LAZY = {
         "cargohold.components",
     ),
     **dict.fromkeys(
-        ["CargoholdError", "InvalidConfigError", "MissingDependencyError", "OutsideStoreError"], "cargohold.exceptions"
+        ["CargoholdError", "InvalidConfigError", "MissingDependencyError", "OutsideStoreError", "ProtectedPathError"],
+        "cargohold.exceptions",
     ),
     "Flavor": "cargohold.flavors",
     "hookimpl": "cargohold.hookspecs",
@@ -76,6 +83,7 @@ __all__ = [
     "ObjectInfo",
     "OutsideStoreError",
     "PartUpload",
+    "ProtectedPathError",
     "Reader",
     "SecretField",
     "SecretReference",

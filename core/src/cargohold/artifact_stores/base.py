@@ -121,6 +121,8 @@ class BaseArtifactStore(StackComponent, abc.ABC):
     supports_empty_dirs: ClassVar[bool] = True
     atomic_rename: ClassVar[bool] = False
     conditional_write: ClassVar[bool] = False
+    #: Paths are this machine's and may hold symlinks (the kit's link tests make some with ``os.symlink``).
+    supports_symlinks: ClassVar[bool] = False
     #: Whether ``set_mtime`` works: a sync then compares modification times for equality, not age.
     keeps_mtime: ClassVar[bool] = False
 
@@ -175,8 +177,9 @@ class BaseArtifactStore(StackComponent, abc.ABC):
         """Move a file or directory; with ``overwrite=False`` an existing ``dst`` raises ``FileExistsError``."""
 
     @abc.abstractmethod
-    def rmtree(self, path: str) -> None:
-        """Delete a directory and everything below it; a file raises ``NotADirectoryError``."""
+    def rmtree(self, path: str, force: bool = False) -> None:
+        """Delete a directory and everything below it; a file raises ``NotADirectoryError``. The store's own root
+        is deleted only with ``force=True`` (else ``ProtectedPathError``), as a folder holding everything."""
 
     @abc.abstractmethod
     def stat(self, path: str) -> FileStat:

@@ -15,7 +15,7 @@ from typing import IO, TYPE_CHECKING, Any, ClassVar, Literal, TypeVar, cast
 from cargohold._paths import inside, normalize, split_scheme
 from cargohold.artifact_stores._staged import READ_SIZE, PartUpload, Reader, SizedStream, StagedFile
 from cargohold.artifact_stores.base import STAGING_SUFFIX, BaseArtifactStore, FileStat, ObjectInfo, WalkItem
-from cargohold.exceptions import CargoholdError, OutsideStoreError
+from cargohold.exceptions import CargoholdError, OutsideStoreError, ProtectedPathError
 
 if TYPE_CHECKING:
     from fsspec import AbstractFileSystem
@@ -371,10 +371,15 @@ class FsspecArtifactStore(BaseArtifactStore):
         self.rmtree(self._full(src_parts))
 
     @_translated
-    def rmtree(self, path: str) -> None:
+    def rmtree(self, path: str, force: bool = False) -> None:
         parts = self._parts(path)
         if self._info(parts)["type"] != "directory":
             raise NotADirectoryError(f"{self._full(parts)!r} is a file; use remove")
+        if parts == self._root[1] and not force:
+            raise ProtectedPathError(
+                f"Refusing to delete {self._full(parts)!r}: it is the root of this artifact store; "
+                "pass force=True to delete it."
+            )
         fs = self.filesystem
         files = [
             name for name, info in fs.find(self._fs_path(parts), detail=True).items() if info["type"] != "directory"

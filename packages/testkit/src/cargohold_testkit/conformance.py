@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 import pytest
 
 from cargohold.artifact_stores import BaseArtifactStore, FileStat
-from cargohold.exceptions import OutsideStoreError
+from cargohold.exceptions import OutsideStoreError, ProtectedPathError
 
 __all__ = ["ArtifactStoreTests", "advice", "requires"]
 
@@ -348,6 +348,14 @@ class ArtifactStoreTests:
         assert not store.exists(self.url(store, "sub", "deep", "d.txt"))
         assert store.listdir(store.path) == ["a.txt", "b.bin"]
 
+    def test_rmtree_of_the_root_needs_force(self, store: BaseArtifactStore) -> None:
+        self.tree(store)
+        with pytest.raises(ProtectedPathError):
+            store.rmtree(store.path)
+        assert store.exists(self.url(store, "sub", "c.txt"))
+        store.rmtree(store.path, force=True)
+        assert not store.exists(self.url(store, "sub", "c.txt"))
+
     def test_rmtree_of_a_file_raises_not_a_directory(self, store: BaseArtifactStore) -> None:
         path = _write(store, self.url(store, "f.bin"))
         with pytest.raises(NotADirectoryError):
@@ -407,6 +415,65 @@ class ArtifactStoreTests:
     def test_glob_never_returns_outside_paths(self, store: BaseArtifactStore) -> None:
         self.tree(store)
         assert all(p.startswith(store.path.rstrip("/") + "/") for p in store.glob(self.url(store, "**")))
+
+    def test_a_name_holding_a_scheme_never_leaves_the_root(self, store: BaseArtifactStore) -> None:
+        """``a://b`` below a root is a plain name or refused, never a URL of its own: ``..`` may not climb out."""
+        for path in ("a://../../x", "a://../../../etc/passwd", "x/FILE://../../../y"):
+            with pytest.raises(OutsideStoreError):
+                store.open(path, "wb")
+            with pytest.raises(OutsideStoreError):
+                store.exists(path)
+        try:
+            _write(store, self.url(store, "a:", "b"), b"plain")
+        except OutsideStoreError:
+            return  # refusing such a name is allowed too
+        assert _read(store, self.url(store, "a:", "b")) == b"plain"
+
+    # -- links that leave the root (stores whose paths can hold symlinks) ------------------------
+
+    def _outside_links(self, store: BaseArtifactStore, tmp_path: Any) -> Any:
+        """``lnk_dir`` (a folder) and ``lnk_file`` in the root and in ``sub``, pointing outside the root."""
+        import os
+
+        outside = tmp_path / "outside-the-root"
+        (outside / "deep").mkdir(parents=True)
+        (outside / "deep" / "secret.txt").write_bytes(b"secret")
+        self.tree(store)
+        for folder in (store.path, self.url(store, "sub")):
+            os.symlink(outside, os.path.join(folder, "lnk_dir"))
+            os.symlink(outside / "deep" / "secret.txt", os.path.join(folder, "lnk_file"))
+        return outside
+
+    @requires("supports_symlinks")
+    def test_glob_neither_follows_nor_lists_a_link_that_leaves(self, store: BaseArtifactStore, tmp_path: Any) -> None:
+        self._outside_links(store, tmp_path)
+        for pattern in ("**", "*", "*/*", "?nk_dir/*", "lnk_*", "**/secret.txt", "**/lnk_dir/**", "sub/*"):
+            found = store.glob(self.url(store, pattern))
+            assert not [p for p in found if "lnk_" in p or "secret" in p], pattern
+        assert self.url(store, "sub", "c.txt") in store.glob(self.url(store, "**"))
+
+    @requires("supports_symlinks")
+    def test_walk_size_and_listing_skip_a_link_that_leaves(self, store: BaseArtifactStore, tmp_path: Any) -> None:
+        self._outside_links(store, tmp_path)
+        walked = [(top, dirs, files) for top, dirs, files in store.walk(store.path)]
+        assert not [entry for _, dirs, files in walked for entry in dirs + files if "lnk_" in entry]
+        assert store.size(store.path) == sum(len(n) for n in (b"a.txt", b"b.bin", b"sub/c.txt", b"sub/deep/d.txt"))
+        assert not [o.path for o in store.list_objects(store.path) if "lnk_" in o.path]
+        for path in ("lnk_file", "lnk_dir/deep/secret.txt", "sub/lnk_file"):
+            with pytest.raises(OutsideStoreError):
+                store.copyfile(self.url(store, path), self.url(store, "copied.txt"))
+            with pytest.raises(OutsideStoreError):
+                store.rename(self.url(store, path), self.url(store, "moved.txt"))
+
+    @requires("supports_symlinks")
+    def test_rmtree_never_deletes_through_a_link(self, store: BaseArtifactStore, tmp_path: Any) -> None:
+        outside = self._outside_links(store, tmp_path)
+        store.rmtree(self.url(store, "sub"))
+        assert not store.exists(self.url(store, "sub"))
+        assert (outside / "deep" / "secret.txt").read_bytes() == b"secret"
+        with pytest.raises(OutsideStoreError):
+            store.rmtree(self.url(store, "lnk_dir", "deep"))
+        assert (outside / "deep" / "secret.txt").read_bytes() == b"secret"
 
     # -- bulk methods ----------------------------------------------------------------------------
 

@@ -15,13 +15,13 @@ import pytest
 
 from cargohold import fileio
 from cargohold.artifact_stores import BaseArtifactStore, FileStat, ObjectInfo, WalkItem
-from cargohold.exceptions import UnownedPathError
+from cargohold.exceptions import UnknownSchemeError, UnownedPathError
 from cargohold_testkit.conformance import ArtifactStoreTests
 
 __all__ = ["ArtifactStoreTestsThroughFileio", "ThroughFileio"]
 
 #: The capability flags a wrapper copies from the store it wraps, so the kit skips what that store lacks.
-_CAPABILITIES = ("supports_empty_dirs", "atomic_rename", "conditional_write")
+_CAPABILITIES = ("supports_empty_dirs", "atomic_rename", "conditional_write", "supports_symlinks")
 
 
 class ThroughFileio(BaseArtifactStore):
@@ -70,8 +70,8 @@ class ThroughFileio(BaseArtifactStore):
     def rename(self, src: str, dst: str, overwrite: bool = False) -> None:
         fileio.rename(self.full_path(src), self.full_path(dst), overwrite)
 
-    def rmtree(self, path: str) -> None:
-        fileio.rmtree(self.full_path(path))
+    def rmtree(self, path: str, force: bool = False) -> None:
+        fileio.rmtree(self.full_path(path), force=force)
 
     def stat(self, path: str) -> FileStat:
         return fileio.stat(self.full_path(path))
@@ -126,6 +126,14 @@ class ArtifactStoreTestsThroughFileio(ArtifactStoreTests):
         for path in ("a/../../x", "../x", self.url(store, "..", "x")):
             _assert_not_routed_to(through.full_path(path), through.mounted)
         assert fileio.store_for(through.full_path("a/../x")) is through.mounted
+
+    def test_a_name_holding_a_scheme_never_leaves_the_root(self, store: BaseArtifactStore) -> None:
+        """By full path a leading ``a://`` is a URL: fileio refuses its scheme; inside a full path it is a name."""
+        through = _through(store)
+        for path in ("a://../../x", "a://../../../etc/passwd"):
+            with pytest.raises((UnknownSchemeError, UnownedPathError)):
+                fileio.open(path, "wb")
+        _assert_not_routed_to(through.full_path("x/FILE://../../../y"), through.mounted)
 
     def test_a_sibling_with_the_root_as_prefix_is_outside(self, store: BaseArtifactStore) -> None:
         through = _through(store)

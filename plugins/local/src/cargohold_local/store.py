@@ -6,6 +6,7 @@ import contextlib
 import ctypes
 import ctypes.util
 import errno
+import fnmatch
 import functools
 import glob as _glob
 import io
@@ -18,7 +19,14 @@ import sys
 from collections.abc import Callable, Iterator
 from typing import IO, Any, ClassVar
 
-from cargohold.plugin import STAGING_SUFFIX, BaseArtifactStore, FileStat, OutsideStoreError, WalkItem
+from cargohold.plugin import (
+    STAGING_SUFFIX,
+    BaseArtifactStore,
+    FileStat,
+    OutsideStoreError,
+    ProtectedPathError,
+    WalkItem,
+)
 from cargohold_local.flavor import LocalArtifactStoreConfig
 
 __all__ = ["LocalArtifactStore"]
@@ -55,6 +63,7 @@ class LocalArtifactStore(BaseArtifactStore):
 
     config: LocalArtifactStoreConfig
     atomic_rename = True
+    supports_symlinks = True
     conditional_write = True
     keeps_mtime = True
 
@@ -97,7 +106,7 @@ class LocalArtifactStore(BaseArtifactStore):
         """``path`` made absolute and normalised, refused if it names a place outside the root."""
         if path and "//" not in path and "/." not in path and path[0] not in "./" and path[-1] != "/":
             return self._prefix + path  # relative, with no "", "." or ".." segment: already normal and inside
-        if path.startswith("file://"):
+        if path[:7].lower() == "file://":  # schemes compare in lower case everywhere
             path = path[7:]
         full = os.path.normpath(path if path.startswith(os.sep) else self._prefix + path)
         if full != self._root and not full.startswith(self._prefix):
@@ -283,10 +292,61 @@ class LocalArtifactStore(BaseArtifactStore):
         return os.path.exists(self._resolve(path))
 
     def glob(self, pattern: str) -> list[str]:
+        """Matches found by scanning folders ourselves (not ``glob.glob``, which follows every symlink): a link that
+        leaves the root is never entered nor matched, and ``**`` descends no symlinked folder, as in pathlib."""
         full = self._resolve(pattern)
-        prefix = self._prefix
-        found = (p.rstrip(os.sep) for p in _glob.glob(full, recursive=True, include_hidden=True))
-        return sorted(p for p in found if p.startswith(prefix))
+        found: list[str] = []
+        self._glob_below(self._root, full[self._cut :].split(os.sep) if full != self._root else [], found)
+        return sorted({p for p in found if p != self._root})
+
+    def _glob_below(self, folder: str, segments: list[str], found: list[str]) -> None:
+        if not segments:
+            found.append(folder)
+            return
+        head, rest = segments[0], segments[1:]
+        if head == "**":
+            self._glob_below(folder, rest, found)  # ** may stand for no folder at all
+            for entry in self._entries(folder):
+                if entry.is_dir(follow_symlinks=False):
+                    self._glob_below(entry.path, segments, found)
+                elif not rest and (not entry.is_symlink() or self._stays_inside(entry.path)):
+                    found.append(entry.path)  # a trailing ** matches files too, as glob.glob's does
+            return
+        if not _glob.has_magic(head):
+            path = folder + os.sep + head
+            if os.path.lexists(path) and self._stays_inside(path) and (not rest or os.path.isdir(path)):
+                self._glob_below(path, rest, found)
+            return
+        for entry in self._entries(folder):
+            if not fnmatch.fnmatchcase(entry.name, head) or (entry.is_symlink() and not self._stays_inside(entry.path)):
+                continue
+            if not rest or entry.is_dir():
+                self._glob_below(entry.path, rest, found)
+
+    def _stays_inside(self, path: str) -> bool:
+        """Whether ``path`` (below the root, its parent already inside) resolves inside the root."""
+        real = os.path.realpath(path)
+        return real == self._real_root or real.startswith(self._real_root + os.sep)
+
+    @staticmethod
+    def _entries(folder: str) -> list[os.DirEntry[str]]:
+        try:
+            with os.scandir(folder) as entries:
+                return list(entries)
+        except (NotADirectoryError, FileNotFoundError, PermissionError):
+            return []
+
+    def _split(self, folder: str) -> tuple[list[str], list[str]]:
+        """The folders and files directly in ``folder``, sorted, without the links that leave the root."""
+        dirs: list[str] = []
+        files: list[str] = []
+        for entry in self._entries(folder):
+            if entry.is_symlink() and not self._stays_inside(entry.path):
+                continue
+            (dirs if entry.is_dir() else files).append(entry.name)
+        dirs.sort()
+        files.sort()
+        return dirs, files
 
     def isdir(self, path: str) -> bool:
         return os.path.isdir(self._resolve(path))
@@ -319,12 +379,16 @@ class LocalArtifactStore(BaseArtifactStore):
         else:
             _rename_noreplace(source, target)
 
-    def rmtree(self, path: str) -> None:
+    def rmtree(self, path: str, force: bool = False) -> None:
         full = self._resolve(path)
         if not os.path.isdir(full) or os.path.islink(full):
             os.stat(full)  # FileNotFoundError when missing
             raise NotADirectoryError(f"{full!r} is not a directory; use remove")
-        shutil.rmtree(full)
+        if full == self._root and not force:
+            raise ProtectedPathError(
+                f"Refusing to delete {full!r}: it is the root of this artifact store; pass force=True to delete it."
+            )
+        shutil.rmtree(full)  # removes a symlink found below, never what it points to
 
     def stat(self, path: str) -> FileStat:
         full = self._resolve(path)
@@ -349,7 +413,7 @@ class LocalArtifactStore(BaseArtifactStore):
         st = os.stat(full)
         if not _stat.S_ISDIR(st.st_mode):
             return st.st_size
-        return sum(os.stat(os.path.join(d, f)).st_size for d, _, files in os.walk(full) for f in files)
+        return sum(os.stat(d + os.sep + f).st_size for d, _, files in self.walk(full) for f in files)
 
     def walk(
         self, top: str, topdown: bool = True, onerror: Callable[[OSError], object] | None = None
@@ -359,10 +423,19 @@ class LocalArtifactStore(BaseArtifactStore):
             if onerror is not None:
                 onerror(NotADirectoryError(f"{full!r} is not a directory"))
             return
-        for dirpath, dirs, files in os.walk(full, topdown, onerror):
-            dirs.sort()
-            files.sort()
-            yield dirpath, dirs, files
+        yield from self._walk(full, topdown)
+
+    def _walk(self, folder: str, topdown: bool) -> Iterator[WalkItem]:
+        """``os.walk`` without following symlinked folders, and without listing links that leave the root."""
+        dirs, files = self._split(folder)
+        if topdown:
+            yield folder, dirs, files
+        for name in dirs:
+            below = folder + os.sep + name
+            if not os.path.islink(below):
+                yield from self._walk(below, topdown)
+        if not topdown:
+            yield folder, dirs, files
 
 
 class _StagedWriter(io.BufferedWriter):
