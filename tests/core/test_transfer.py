@@ -426,6 +426,37 @@ def test_a_transient_error_is_retried_and_counted_a_lasting_one_is_not(
     assert len(result.failed) == (0 if transient else len(TREE))
 
 
+def test_bwlimit_paces_every_read_over_all_files() -> None:
+    now = [100.0]
+    throttle = transfer._Throttle(1000, clock=lambda: now[0])
+    assert throttle.take(500) == 0  # the first read goes at once
+    assert throttle.take(500) == 0.5  # then each waits for the bytes before it, whichever thread reads
+    now[0] += 2.0  # idle time is not saved up for a burst
+    assert throttle.take(2000) == 0
+    assert throttle.take(1) == 2.0
+
+
+def test_a_copy_under_bwlimit_waits_for_its_bytes(src: MemoryStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Into another kind of store, so that the bytes pass through (no copy inside a service)."""
+    dst = RecordingStore(MemoryConfig(path=f"{fresh_root('transfer')}/root"))
+    fileio.mount(dst)
+    _fill(src)
+    asked: list[float] = []
+    real_take = transfer._Throttle.take
+
+    def take(self: Any, nbytes: int) -> float:
+        asked.append(real_take(self, nbytes))
+        return 0.0  # the pace is checked above; the test does not sleep
+
+    monkeypatch.setattr(transfer._Throttle, "take", take)
+    try:
+        assert transfer.copy(f"{src.path}/data", f"{dst.path}/copy", recursive=True, bwlimit=1 << 20).ok
+    finally:
+        fileio.unmount(dst)
+    assert sum(asked) > 0  # every read was counted, so some had to wait
+    assert _tree(dst, "copy") == TREE
+
+
 def test_progress_may_be_a_plain_function(src: MemoryStore, dst: MemoryStore) -> None:
     _fill(src)
     moved: list[int] = []

@@ -343,6 +343,15 @@ def test_json_summary_of_a_transfer_with_a_failure(source: Path) -> None:
     assert summary["failures"] == [{"path": str(source / "missing"), "reason": "No such file or directory"}]
 
 
+def test_bwlimit_takes_a_rate_and_refuses_anything_else(source: Path, default_root: Path) -> None:
+    fs("cp", "-r", "--bwlimit", "10M", str(source), ":b")
+    assert tree(default_root / "b") == tree(source)
+    done = fs("cp", "-r", "--bwlimit", "fast", str(source), ":c", check=False)
+    assert done.returncode == 2
+    assert "'fast' is not a rate; give bytes a second, such as 512K, 10M or 1G." in done.stderr
+    assert not (default_root / "c").exists()
+
+
 def test_progress_lines_when_output_is_not_a_terminal(source: Path) -> None:
     lines = fs("cp", "-r", "--progress-every", "0", str(source), ":p").stderr.splitlines()
     assert lines[-2] == "3/3 files, 10.0 KiB of 10.0 KiB, " + lines[-2].rpartition(", ")[2]

@@ -34,6 +34,7 @@ import math
 import random
 import shutil
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING
@@ -210,11 +211,15 @@ class _Source:
 class _Recorder:
     """Collects outcomes from worker threads and coroutines into the result, and tells ``progress``."""
 
-    def __init__(self, result: TransferResult, progress: Progress, *, fsync: bool = False) -> None:
+    def __init__(
+        self, result: TransferResult, progress: Progress, *, fsync: bool = False, bwlimit: int | None = None
+    ) -> None:
         self.result = result
         self.progress = progress
         #: Whether each copy is made durable before it counts (see the module docstring).
         self.fsync = fsync
+        #: The pace every byte read from a source keeps, shared by all files.
+        self.throttle = _Throttle(bwlimit) if bwlimit else None
         self._lock = threading.Lock()
 
     def copied(self, job: _Copy) -> None:
@@ -257,6 +262,7 @@ def copy(
     fsync: bool = True,
     only: Filter = _EVERYTHING,
     dry_run: bool = False,
+    bwlimit: int | None = None,
 ) -> TransferResult:
     """Copy files (and with ``recursive``, directories) to ``destination``, ``jobs`` files at a time.
 
@@ -265,7 +271,7 @@ def copy(
     ending with ``/`` copies the directory's contents. ``overwrite=False`` never replaces an
     existing file, using the store's race-safe create-only write. ``progress`` is a :class:`Progress`
     or a function called with each number of bytes moved. ``only`` filters the files; ``dry_run``
-    lists what would be copied and copies nothing.
+    lists what would be copied and copies nothing; ``bwlimit`` caps the bytes read a second, over all files.
     """
     result = TransferResult(dry_run=dry_run)
     planned = _plan(_as_list(sources), destination, recursive, result, only)
@@ -273,7 +279,7 @@ def copy(
     if dry_run:
         result.copied = [(job.item.path, job.target.path) for job in plan]
         return result
-    _run(plan, overwrite, jobs, _Recorder(result, _as_progress(progress), fsync=fsync))
+    _run(plan, overwrite, jobs, _Recorder(result, _as_progress(progress), fsync=fsync, bwlimit=bwlimit))
     return result
 
 
@@ -288,16 +294,17 @@ def move(
     fsync: bool = True,
     only: Filter = _EVERYTHING,
     dry_run: bool = False,
+    bwlimit: int | None = None,
 ) -> TransferResult:
     """Move like ``mv``: one rename within a store that renames atomically, else copy then delete each source file.
 
     A source file is deleted only once its copy is in place (and with ``fsync``, durable); a source
     directory goes once it is empty. ``only`` filters the files (a filtered directory moves file by
-    file); ``dry_run`` lists what would be moved and moves nothing.
+    file); ``dry_run`` lists what would be moved and moves nothing; ``bwlimit`` as for :func:`copy`.
     """
     result = TransferResult(dry_run=dry_run)
     progress = _as_progress(progress)
-    recorder = _Recorder(result, progress, fsync=fsync)
+    recorder = _Recorder(result, progress, fsync=fsync, bwlimit=bwlimit)
     planned = _plan(_as_list(sources), destination, recursive, result, only)
     if dry_run:
         result.copied = [(job.item.path, job.target.path) for source in planned for job in source.copies()]
@@ -344,6 +351,7 @@ def sync(
     progress: Progress | ProgressCallback | None = None,
     fsync: bool = True,
     only: Filter = _EVERYTHING,
+    bwlimit: int | None = None,
 ) -> TransferResult:
     """Make ``destination`` hold what ``source`` holds, copying only new and changed files.
 
@@ -353,7 +361,8 @@ def sync(
     the service keeps whole seconds), and equal etags of one service mean unchanged. ``checksum`` compares
     contents instead: MD5 etags of one service where both sides have them, else MD5s computed by reading
     both files. A second run copies nothing. ``delete`` also removes the files that ``source`` lacks;
-    ``dry_run`` only reports what would be done; ``only`` filters the files on both sides.
+    ``dry_run`` only reports what would be done; ``only`` filters the files on both sides; ``bwlimit``
+    as for :func:`copy`.
     """
     result = TransferResult(dry_run=dry_run)
     src, dst = resolve(source), resolve(destination)
@@ -393,7 +402,7 @@ def sync(
         result.deleted = extra
         return result
     progress = _as_progress(progress)
-    recorder = _Recorder(result, progress, fsync=fsync)
+    recorder = _Recorder(result, progress, fsync=fsync, bwlimit=bwlimit)
     progress.start(len(plan) + len(extra), sum(job.item.size for job in plan))
     _execute(plan, True, jobs, recorder)
     _delete_files(dst.store, extra, jobs, recorder, report_done=True)
@@ -610,7 +619,7 @@ def _copy_one(job: _Copy, overwrite: bool, stop: threading.Event, recorder: _Rec
                 recorder.progress.advance(job.item.size)
             else:
                 with job.source.open(job.item.path, "rb") as reader:
-                    _write(target, _Feed(reader, stop, recorder.progress), job.item.size, overwrite)
+                    _write(target, _Feed(reader, stop, recorder), job.item.size, overwrite)
             _settle(job, recorder.fsync)
             break
         except Exception as exc:  # one file's failure, whatever it is, is reported and the others go on
@@ -652,19 +661,44 @@ def _settle(job: _Copy, fsync: bool) -> None:
         store.fsync(job.target.path)
 
 
-class _Feed:
-    """A source file as its destination reads it: progress is told, and a stopped transfer stops the read."""
+class _Throttle:
+    """Paces bytes to ``rate`` a second over every thread: each read waits until the ones before it are due."""
 
-    def __init__(self, reader: IO[bytes], stop: threading.Event, progress: Progress) -> None:
+    def __init__(self, rate: int, clock: Callable[[], float] = time.monotonic) -> None:
+        if rate < 1:
+            raise ValueError(f"bwlimit must be at least 1 byte a second, not {rate}")
+        self._rate = rate
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._due = clock()
+
+    def take(self, nbytes: int) -> float:
+        """Count ``nbytes`` as sent; the seconds the caller must wait first."""
+        with self._lock:
+            now = self._clock()
+            self._due = max(self._due, now)
+            wait = self._due - now
+            self._due += nbytes / self._rate
+        return wait
+
+
+class _Feed:
+    """A source file as its destination reads it: progress is told, the pace kept, and a stopped transfer
+    stops the read."""
+
+    def __init__(self, reader: IO[bytes], stop: threading.Event, recorder: _Recorder) -> None:
         self._reader = reader
         self._stop = stop
-        self._progress = progress
+        self._progress = recorder.progress
+        self._throttle = recorder.throttle
 
     def read(self, size: int = -1, /) -> bytes:
         # Checked before every read, the one that finds the end too: a cut-off source never publishes.
         if self._stop.is_set():
             raise InterruptedError("the transfer was interrupted")
         data = self._reader.read(size)
+        if self._throttle is not None and self._stop.wait(self._throttle.take(len(data))):
+            raise InterruptedError("the transfer was interrupted")
         self._progress.advance(len(data))
         return data
 
@@ -738,6 +772,8 @@ async def _copy_small_files(
                         data = await source._cat_file(_fs_path(job.source, job.item.path))
                     else:
                         data = await asyncio.to_thread(_read_all, job.source, job.item.path)
+                    if recorder.throttle is not None:
+                        await asyncio.sleep(recorder.throttle.take(len(data)))
                     if target is not None:
                         await target._pipe_file(_fs_path(job.target.store, job.target.path), data)
                         if job.target.store.keeps_mtime:  # an object store's write is durable once it returns

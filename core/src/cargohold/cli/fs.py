@@ -30,6 +30,8 @@ __all__ = ["fs"]
 F = TypeVar("F", bound=Callable[..., Any])
 #: A transfer that finishes sooner than this never shows a progress bar.
 _BAR_DELAY = 0.25
+#: The units a --bwlimit may end with.
+_RATE_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
 #: Seconds between progress lines when output is not a terminal (a log, CI).
 _LINE_EVERY = 10.0
 #: glibc's mallopt parameter for the size from which buffers are mapped from the kernel.
@@ -81,7 +83,26 @@ def _quiet(command: F) -> F:
     )
 
 
+def _rate(ctx: click.Context, param: click.Parameter, value: str | None) -> int | None:
+    """Bytes a second from ``512K``, ``10M`` or ``1G`` (powers of 1024), or a plain number."""
+    if value is None:
+        return None
+    text = value.strip().upper().removesuffix("B")
+    number, unit = (text[:-1], text[-1]) if text[-1:] in _RATE_UNITS else (text, "")
+    try:
+        rate = int(float(number) * _RATE_UNITS[unit])
+    except ValueError:
+        rate = 0
+    if rate < 1:
+        raise click.BadParameter(f"{value!r} is not a rate; give bytes a second, such as 512K, 10M or 1G.")
+    return rate
+
+
 def _fsync(command: F) -> F:
+    """--no-fsync, and --bwlimit: the options of the transfers that write files."""
+    command = click.option(
+        "--bwlimit", callback=_rate, metavar="RATE", help="At most RATE bytes a second over all files (512K, 10M, 1G)."
+    )(command)
     return click.option(
         "--no-fsync", "no_fsync", is_flag=True, help="Report success before the local disk holds the copies."
     )(command)
@@ -293,6 +314,7 @@ def cp(sources: tuple[str, ...], destination: str, recursive: bool, no_clobber: 
             progress=progress,
             fsync=not options["no_fsync"],
             only=_filter(options),
+            bwlimit=options["bwlimit"],
             dry_run=options["dry_run"],
         )
 
@@ -320,6 +342,7 @@ def mv(sources: tuple[str, ...], destination: str, no_clobber: bool, **options: 
             progress=progress,
             fsync=not options["no_fsync"],
             only=_filter(options),
+            bwlimit=options["bwlimit"],
             dry_run=options["dry_run"],
         )
 
@@ -375,6 +398,7 @@ def sync(source: str, destination: str, delete: bool, checksum: bool, **options:
             progress=progress,
             fsync=not options["no_fsync"],
             only=_filter(options),
+            bwlimit=options["bwlimit"],
         )
 
     _run_transfer("Synced", run, quiet=options["quiet"], as_json=options["as_json"], every=options["every"])
