@@ -226,6 +226,12 @@ class BaseArtifactStore(StackComponent, abc.ABC):
         this process; only where ``can_copy_from(source)``."""
         raise NotImplementedError(f"{type(self).__name__} cannot copy from {type(source).__name__} inside a service")
 
+    def abort_incomplete_uploads(self, path: str, before: float, dry_run: bool = False) -> list[str]:
+        """Abort the uploads under ``path`` started before ``before`` (a Unix time) and never finished, which
+        hold storage unseen (S3's multipart uploads); what was (with ``dry_run``, would be) aborted, in words.
+        None by default: most backends keep nothing of an unfinished write, or expire it themselves."""
+        return []
+
     def fsync(self, path: str) -> None:
         """Make a written file and its folder's entry for it survive a power cut; a no-op where a write
         returns only once the service holds it (object stores)."""

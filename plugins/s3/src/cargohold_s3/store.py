@@ -233,3 +233,25 @@ class S3ArtifactStore(FsspecArtifactStore):
     def _upload(self, fs_path: str, reader: Reader, size: int, mode: str) -> None:
         """A multipart upload whose parts go up while the next are read."""
         self._run(_MultipartUpload(self, fs_path, "x" in mode, size).send(reader))
+
+    def abort_incomplete_uploads(self, path: str, before: float, dry_run: bool = False) -> list[str]:
+        fs = cast(_S3FileSystem, self.filesystem)
+        bucket, key, _ = fs.split_path(self._fs_path(self._parts(path)))
+        prefix = f"{key.rstrip('/')}/" if key else ""
+        found = []
+        listing: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix}
+        while True:
+            page = self._run(fs._call_s3("list_multipart_uploads", **listing))
+            for upload in page.get("Uploads", []):
+                if upload["Initiated"].timestamp() >= before:
+                    continue
+                found.append(f"s3://{bucket}/{upload['Key']} (multipart upload {upload['UploadId']})")
+                if not dry_run:
+                    self._run(
+                        fs._call_s3(
+                            "abort_multipart_upload", Bucket=bucket, Key=upload["Key"], UploadId=upload["UploadId"]
+                        )
+                    )
+            if not page.get("IsTruncated"):
+                return found
+            listing.update(KeyMarker=page["NextKeyMarker"], UploadIdMarker=page["NextUploadIdMarker"])
