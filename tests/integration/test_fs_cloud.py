@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -134,34 +135,38 @@ def test_sync_checksum_sees_same_size_edits_both_ways_on_s3(clouds: dict[str, st
     assert "Synced 0 files" in fs("sync", "--checksum", str(here), "s3:mirror").stderr
 
 
-@pytest.fixture
-def fifo(tmp_path: Path) -> Path:
-    """A named pipe as the source of a copy: its bytes never end until the test says so."""
-    path = tmp_path / "big.bin"
-    os.mkfifo(path)
-    return path
+def _read_so_far(pid: int, path: Path) -> int:
+    """How far the process has read the file at ``path``: the position of its descriptor, or 0 before it opens it."""
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            if os.readlink(fd) == str(path):
+                return int(Path(f"/proc/{pid}/fdinfo/{fd.name}").read_text().split()[1])  # "pos: N"
+        except (FileNotFoundError, ProcessLookupError):  # closed meanwhile
+            continue
+    return 0
 
 
 @pytest.mark.parametrize("cloud", ["s3", "azure"])
 def test_a_killed_upload_leaves_nothing_under_the_final_name_and_a_rerun_completes(
-    clouds: dict[str, str], cloud: str, fifo: Path
+    clouds: dict[str, str], cloud: str, tmp_path: Path
 ) -> None:
-    copying = subprocess.Popen([*CLI, "fs", "cp", "-q", str(fifo), f"{cloud}:big.bin"], stderr=subprocess.PIPE)
-    writer = os.open(fifo, os.O_WRONLY)  # blocks until the copy opens its end
+    big = tmp_path / "big.bin"
+    big.write_bytes(data := os.urandom(64 << 20))
+    # Paced at 8 MiB a second, the upload is under way for 8 s; it is killed once 24 MiB have been read.
+    copying = subprocess.Popen([*CLI, "fs", "cp", "-q", "--bwlimit", "8M", str(big), f"{cloud}:big.bin"])
     try:
-        fed = 0
-        while fed < 40 << 20:  # parts of it read and sent; the end never comes, so nothing may be published
-            fed += os.write(writer, os.urandom(1 << 20))
-        copying.send_signal(signal.SIGKILL)
-        assert copying.wait(timeout=60) == -signal.SIGKILL
+        while _read_so_far(copying.pid, big) < 24 << 20:
+            assert copying.poll() is None, "the copy ended before it was killed"
+            time.sleep(0.05)
     finally:
-        os.close(writer)
-        assert copying.stderr is not None
-        copying.stderr.close()
+        copying.send_signal(signal.SIGKILL)
+        copying.wait(timeout=60)
+    assert copying.returncode == -signal.SIGKILL
     assert fs("ls", f"{cloud}:").stdout == ""
-    fifo.unlink()
-    fifo.write_bytes(data := os.urandom(24 << 20))
-    fs("cp", str(fifo), f"{cloud}:big.bin")
+    if cloud == "s3":  # its parts are kept until the upload is aborted; cleanup finds and aborts it
+        assert "multipart upload" in fs("cleanup", "--older-than", "0", f"{cloud}:").stdout
+        assert fs("cleanup", "--older-than", "0", f"{cloud}:").stdout == ""
+    fs("cp", str(big), f"{cloud}:big.bin")
     assert subprocess.run([*CLI, "fs", "cat", f"{cloud}:big.bin"], capture_output=True, check=True).stdout == data
 
 

@@ -352,6 +352,19 @@ def test_bwlimit_takes_a_rate_and_refuses_anything_else(source: Path, default_ro
     assert not (default_root / "c").exists()
 
 
+def test_cleanup_removes_only_staged_files_older_than_asked(default_root: Path) -> None:
+    (default_root / "d").mkdir(parents=True)
+    stale, fresh = default_root / "d" / ".a.bin.123-0.cargohold-tmp", default_root / ".b.bin.123-1.cargohold-tmp"
+    for path in (stale, fresh, default_root / "d" / "a.bin"):
+        path.write_bytes(b"x")
+    os.utime(stale, (1_600_000_000, 1_600_000_000))
+    assert fs("cleanup", "--dry-run", ":").stdout == f"would remove {stale}\n"
+    assert stale.exists()
+    assert fs("cleanup", ":").stdout == f"removed {stale}\n"
+    assert sorted(tree(default_root)) == [".b.bin.123-1.cargohold-tmp", "d/a.bin"]
+    assert fs("cleanup", "--older-than", "0", ":").stdout == f"removed {fresh}\n"
+
+
 def test_progress_lines_when_output_is_not_a_terminal(source: Path) -> None:
     lines = fs("cp", "-r", "--progress-every", "0", str(source), ":p").stderr.splitlines()
     assert lines[-2] == "3/3 files, 10.0 KiB of 10.0 KiB, " + lines[-2].rpartition(", ")[2]

@@ -61,6 +61,7 @@ __all__ = [
     "ProgressCallback",
     "TransferResult",
     "bulk_delete",
+    "cleanup",
     "copy",
     "move",
     "sync",
@@ -451,6 +452,30 @@ def bulk_delete(
         _delete_files(location.store, [i.path for i in items], jobs, recorder, report_done=True)
         if is_dir:
             _remove_emptied_dir(location, recorder)
+    return result
+
+
+def cleanup(target: str, *, older_than: float = 24 * 3600, dry_run: bool = False) -> TransferResult:
+    """Remove what interrupted writes left under ``target`` more than ``older_than`` seconds ago: staged
+    temporary files, and the store's incomplete uploads (``abort_incomplete_uploads``). ``deleted`` lists
+    them; with ``dry_run`` nothing is removed."""
+    if older_than < 0:
+        raise ValueError(f"older_than must be 0 seconds or more, not {older_than}")
+    result = TransferResult(dry_run=dry_run)
+    location = resolve(target)
+    before = time.time() - older_than
+    staged = [
+        item.path
+        for item in location.store.list_objects(location.path)
+        if _is_staging(item.path) and (item.mtime is None or item.mtime < before)
+    ]
+    failures = {} if dry_run else location.store.bulk_delete(staged)
+    for path in staged:
+        if path in failures:
+            result.failed.append(Failure(path, _reason(failures[path])))
+        else:
+            result.deleted.append(path)
+    result.deleted += location.store.abort_incomplete_uploads(location.path, before, dry_run)
     return result
 
 

@@ -404,6 +404,30 @@ def sync(source: str, destination: str, delete: bool, checksum: bool, **options:
     _run_transfer("Synced", run, quiet=options["quiet"], as_json=options["as_json"], every=options["every"])
 
 
+@fs.command("cleanup")
+@click.option(
+    "--older-than",
+    type=click.FloatRange(min=0),
+    default=24.0,
+    show_default=True,
+    metavar="HOURS",
+    help="Only what was left this long ago (a write may still be running).",
+)
+@_dry_run
+@click.argument("target")
+def cleanup(target: str, older_than: float, dry_run: bool) -> None:
+    """Remove what interrupted writes left under TARGET: staged temporary files and unfinished uploads."""
+    from cargohold import transfer
+
+    result = transfer.cleanup(target, older_than=older_than * 3600, dry_run=dry_run)
+    for path in result.deleted:
+        click.echo(f"{'would remove' if dry_run else 'removed'} {path}")
+    if result.failed:
+        for failure in result.failed:
+            click.echo(f"  {failure.path}: {failure.reason}", err=True)
+        raise click.exceptions.Exit(1)
+
+
 def _filter(options: dict[str, Any]) -> Filter:
     return Filter(tuple(options["include"]), tuple(options["exclude"]))
 
