@@ -126,8 +126,23 @@ class Result:
         return cls(**data)
 
 
+def commit() -> str:
+    """The commit measured, with ``+changes`` when the checkout differs from it; ``unknown`` outside git."""
+    try:
+        head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True, check=True)
+        dirty = subprocess.run(
+            ["git", "-C", str(ROOT), "status", "--porcelain", "--", "core", "plugins"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head.stdout.strip() + ("+changes" if dirty else "")
+
+
 def machine() -> dict[str, Any]:
-    """The facts that make a figure comparable: cores, CPU, Python, kernel, and the load when it ran."""
+    """The facts that make a figure comparable: cores, CPU, Python, kernel, the load when it ran, and the commit."""
     model = "unknown"
     with contextlib.suppress(OSError):
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -141,6 +156,7 @@ def machine() -> dict[str, Any]:
         "implementation": platform.python_implementation(),
         "system": f"{platform.system()} {platform.release()}",
         "loadavg": [round(x, 2) for x in os.getloadavg()],
+        "commit": commit(),
     }
 
 
@@ -154,6 +170,12 @@ class Paired:
     @property
     def ratio(self) -> float:
         return statistics.median(o / b for o, b in zip(self.ours, self.baseline, strict=True))
+
+    @property
+    def spread(self) -> tuple[float, float]:
+        """The lowest and highest per-round ratio: how far one run's figure could land from the median."""
+        ratios = [o / b for o, b in zip(self.ours, self.baseline, strict=True)]
+        return min(ratios), max(ratios)
 
     @property
     def ours_median(self) -> float:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import glob
 import os
 from collections.abc import Callable
@@ -67,6 +68,8 @@ def p3() -> Result:
         paired.ratio,
         at_most=1.3,
     )
+    low, high = paired.spread
+    figure = dataclasses.replace(figure, note=f"per-round ratios {low:.2f}-{high:.2f}x; judged on the median")
     return Result(
         "P3",
         "local store: small files written and read back, against builtin open",
