@@ -217,6 +217,12 @@ class BaseArtifactStore(StackComponent, abc.ABC):
         """
         raise NotImplementedError(f"{type(self).__name__} cannot set modification times")
 
+    def scandir(self, path: str) -> list[FileStat]:
+        """The entries directly in a directory with their details, sorted; ``ls -l`` needs no ``stat`` per entry
+        where a flavor lists them with details in one call. The default stats each entry."""
+        top = self.stat(path).path.rstrip("/")
+        return [self.stat(f"{top}/{name}") for name in self.listdir(path)]
+
     def can_copy_from(self, source: BaseArtifactStore) -> bool:
         """Whether ``copy_from`` can copy files of ``source`` here inside the service (same service and account)."""
         return False

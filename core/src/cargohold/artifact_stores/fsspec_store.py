@@ -329,6 +329,27 @@ class FsspecArtifactStore(BaseArtifactStore):
         return sorted(p[-1] for p in names if len(p) == len(parts) + 1)
 
     @_translated
+    def scandir(self, path: str) -> list[FileStat]:
+        parts = self._parts(path)
+        if self._info(parts)["type"] != "directory":
+            raise NotADirectoryError(f"{self._full(parts)!r} is a file")
+        try:
+            entries = self.filesystem.ls(self._fs_path(parts), detail=True)
+        except FileNotFoundError:
+            if parts != self._root[1]:
+                raise
+            entries = []
+        found = {}
+        for entry in entries:
+            entry_parts = self._parts_of_fs_path(entry["name"])
+            if len(entry_parts) == len(parts) + 1:
+                is_dir = entry["type"] == "directory"
+                size = 0 if is_dir else int(entry.get("size") or 0)
+                kind: Literal["file", "directory"] = "directory" if is_dir else "file"
+                found[entry_parts[-1]] = FileStat(self._full(entry_parts), size, kind, self._mtime(entry))
+        return [found[name] for name in sorted(found)]
+
+    @_translated
     def makedirs(self, path: str) -> None:
         parts = self._parts(path)
         fs_path = self._fs_path(parts)

@@ -17,7 +17,7 @@ import shutil
 import stat as _stat
 import sys
 from collections.abc import Callable, Iterator
-from typing import IO, Any, ClassVar
+from typing import IO, Any, ClassVar, Literal
 
 from cargohold.plugin import (
     STAGING_SUFFIX,
@@ -395,6 +395,20 @@ class LocalArtifactStore(BaseArtifactStore):
         st = os.stat(full)
         is_dir = _stat.S_ISDIR(st.st_mode)
         return FileStat(full, 0 if is_dir else st.st_size, "directory" if is_dir else "file", st.st_mtime)
+
+    def scandir(self, path: str) -> list[FileStat]:
+        full = self._resolve(path)
+        found = []
+        with os.scandir(full) as entries:
+            for entry in entries:
+                if entry.is_symlink():  # where it leads is checked against the root, as stat() checks it
+                    found.append(self.stat(entry.path))
+                    continue
+                st = entry.stat()
+                is_dir = _stat.S_ISDIR(st.st_mode)
+                kind: Literal["file", "directory"] = "directory" if is_dir else "file"
+                found.append(FileStat(entry.path, 0 if is_dir else st.st_size, kind, st.st_mtime))
+        return sorted(found, key=lambda stat: stat.path)
 
     def set_mtime(self, path: str, mtime: float) -> None:
         os.utime(self._resolve(path), (mtime, mtime))
