@@ -163,6 +163,11 @@ def test_two_stores_of_one_account_copy_inside_the_service(
     assert _tree(dst, "copy") == TREE
 
 
+def test_scandir_gives_what_stat_gives_for_each_entry(src: MemoryStore) -> None:
+    _fill(src)
+    assert src.scandir("data") == [src.stat(f"data/{name}") for name in src.listdir("data")]
+
+
 def test_two_objects_of_one_store_count_as_one() -> None:
     from cargohold.targets import same_store
 

@@ -75,6 +75,11 @@ def test_every_command_on_a_cloud_store(clouds: dict[str, str], cloud: str, sour
         "sub/deep/empty": 0,
     }
     assert fs("ls", "-l", f"{cloud}:data/a.txt").stdout.split()[1] == "6"
+    long = [
+        (line.split()[0], line.split()[1], line.split()[-1])
+        for line in fs("ls", "-l", f"{cloud}:data").stdout.splitlines()
+    ]
+    assert long == [("-", "6", "a.txt"), ("-", str(12 << 20), "big.bin"), ("d", "-", "sub")]
     assert json.loads(fs("du", "-s", "--json", f"{cloud}:data").stdout) == [
         {"path": f"{root}/data", "size": 6 + (12 << 20) + 70_000, "files": 4}
     ]

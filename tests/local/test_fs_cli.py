@@ -21,6 +21,7 @@ import termios
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -95,6 +96,29 @@ def test_ls_long_recursive_and_json(source: Path) -> None:
     (entry,) = json.loads(fs("ls", "--json", ":data/a.txt").stdout)
     assert entry["name"] == "a.txt"
     assert entry["mtime"] > 0
+
+
+def test_ls_long_takes_details_from_one_listing_not_a_stat_per_entry(
+    source: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from cargohold.cli.fs import fs as fs_group
+    from cargohold_local.store import LocalArtifactStore
+
+    fs("cp", "-r", f"{source}/", ":data")
+    stats: list[str] = []
+    real_stat = LocalArtifactStore.stat
+
+    def counted_stat(self: LocalArtifactStore, path: str) -> Any:
+        stats.append(path)
+        return real_stat(self, path)
+
+    monkeypatch.setattr(LocalArtifactStore, "stat", counted_stat)
+    done = CliRunner().invoke(fs_group, ["ls", "-l", ":data"], catch_exceptions=False)
+    assert [line.split()[0] + line.split()[-1] for line in done.output.splitlines()] == ["-a.txt", "dsub"]
+    assert done.output.splitlines()[0].split()[1] == "6"
+    assert len(stats) == 1  # the listed directory itself
 
 
 def test_ls_of_a_missing_path_is_one_sentence() -> None:

@@ -6,7 +6,6 @@ or a local path; ``ls`` and ``du`` without one show the root of the active stack
 
 from __future__ import annotations
 
-import concurrent.futures
 import contextlib
 import ctypes
 import datetime
@@ -115,7 +114,6 @@ def _fsync(command: F) -> F:
 @click.option("-l", "long", is_flag=True, help="Show type, size and modification time.")
 @click.option("-R", "recursive", is_flag=True, help="List everything below, with paths relative to TARGET.")
 @json_option
-@_jobs
 @_filters
 @click.argument("target", required=False)
 def ls(
@@ -123,7 +121,6 @@ def ls(
     long: bool,
     recursive: bool,
     as_json: bool,
-    jobs: int,
     include: tuple[str, ...],
     exclude: tuple[str, ...],
 ) -> None:
@@ -135,13 +132,10 @@ def ls(
         entries = [(segments(top.path)[-1], top)]
     elif recursive:
         entries = _tree(location, detailed=long or as_json)
+    elif long or as_json:  # one listing with details, not a stat per entry
+        entries = [(segments(stat.path)[-1], stat) for stat in location.store.scandir(location.path)]
     else:
-        names = location.store.listdir(location.path)
-        stats: list[FileStat | None] = [None] * len(names)
-        if long or as_json:
-            with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
-                stats[:] = pool.map(location.store.stat, (location.child(n).path for n in names))
-        entries = list(zip(names, stats, strict=True))
+        entries = [(name, None) for name in location.store.listdir(location.path)]
     only = Filter(include, exclude)
     if only:  # folders of a recursive listing stay, to show where the files are
         entries = [(name, stat) for name, stat in entries if name.endswith("/") or only.takes(name)]
