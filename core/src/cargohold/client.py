@@ -351,7 +351,9 @@ class Client:
         with self.registry.read() as tx:
             where = f"the {component.type} {component.name!r}"
             values = {field: _resolve(tx, value, where, field) for field, value in component.config.items()}
-        return flavor.build(values, name=component.name, id=uuid.UUID(component.id), settings=settings)
+        built = flavor.build(values, name=component.name, id=uuid.UUID(component.id), settings=settings)
+        built.registered_as = (str(self.home), component.type, component.name)
+        return built
 
     # -- stacks ------------------------------------------------------------------------------------
 

@@ -52,6 +52,8 @@ class StackComponent:
     settings: StackComponentSettings | None
     #: The component type; each abstract base (e.g. ``BaseArtifactStore``) fixes it.
     TYPE: ClassVar[str]
+    #: ``(registry home, type, name)`` of a component built from a registry: what it pickles as.
+    registered_as: tuple[str, str, str] | None = None
 
     def __init__(
         self,
@@ -70,3 +72,20 @@ class StackComponent:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, flavor={self.flavor!r}, config={self.config!r})"
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        """A component built from a registry pickles as where it is registered, never as its config, whose secrets
+        are resolved: the process that loads it builds it again from that registry. Others pickle as they are."""
+        if self.registered_as is None:
+            return super().__reduce_ex__(protocol)
+        settings = self.settings.model_dump() if self.settings is not None else None
+        return _from_registry, (*self.registered_as, settings)
+
+
+def _from_registry(home: str, component_type: str, name: str, settings: dict[str, Any] | None) -> StackComponent:
+    from pathlib import Path
+
+    from cargohold.client import Client
+
+    client = Client(Path(home))
+    return client.build(client.get_component(component_type, name), settings)
