@@ -24,6 +24,7 @@ if TYPE_CHECKING:
         WalkItem,
     )
     from cargohold.artifact_stores.fsspec_store import FsspecArtifactStore, PartUpload, Reader, SizedStream
+    from cargohold.artifact_stores.remote import RemoteArtifactStoreConfig, apply_deadline
     from cargohold.components import StackComponent, StackComponentConfig, StackComponentSettings, StackComponentType
     from cargohold.exceptions import (
         CargoholdError,
@@ -54,6 +55,7 @@ _LAZY = {
     **dict.fromkeys(
         ["FsspecArtifactStore", "PartUpload", "Reader", "SizedStream"], "cargohold.artifact_stores.fsspec_store"
     ),
+    **dict.fromkeys(["RemoteArtifactStoreConfig", "apply_deadline"], "cargohold.artifact_stores.remote"),
     **dict.fromkeys(
         ["StackComponent", "StackComponentConfig", "StackComponentSettings", "StackComponentType"],
         "cargohold.components",
@@ -85,6 +87,7 @@ __all__ = [
     "PartUpload",
     "ProtectedPathError",
     "Reader",
+    "RemoteArtifactStoreConfig",
     "SecretField",
     "SecretReference",
     "SizedStream",
@@ -93,6 +96,7 @@ __all__ = [
     "StackComponentSettings",
     "StackComponentType",
     "WalkItem",
+    "apply_deadline",
     "home",
     "hookimpl",
     "parse_secret_reference",

@@ -81,6 +81,8 @@ class BaseArtifactStoreConfig(StackComponentConfig):
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
         super().__pydantic_init_subclass__(**kwargs)
+        if vars(cls).get("SHARED_BASE"):  # a base that flavors' configs build on, e.g. RemoteArtifactStoreConfig
+            return
         schemes = getattr(cls, "SUPPORTED_SCHEMES", None)
         if not schemes or not all(isinstance(s, str) and (s == "" or s.endswith("://")) for s in schemes):
             raise TypeError(

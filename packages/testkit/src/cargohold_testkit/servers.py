@@ -51,6 +51,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -68,7 +69,9 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "GCSFS_EMULATOR_ENV",
     "EmulatorServer",
+    "HungServer",
     "azurite_connection_string",
+    "closed_port",
     "find_fake_gcs_server",
     "install_azurite",
     "start_azure",
@@ -134,6 +137,57 @@ class EmulatorServer:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+class HungServer:
+    """A loopback server that accepts every connection and never answers: a service that hangs.
+
+    Use it as a context manager; on exit the connections it holds are closed.
+    """
+
+    def __init__(self) -> None:
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._held: list[socket.socket] = []
+        self._thread = threading.Thread(target=self._accept, name="hung-server", daemon=True)
+        self._thread.start()
+
+    @property
+    def endpoint(self) -> str:
+        """Base URL, ``http://127.0.0.1:PORT``."""
+        return f"http://127.0.0.1:{self._listener.getsockname()[1]}"
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                connection, _ = self._listener.accept()
+            except OSError:  # the listener was closed
+                return
+            self._held.append(connection)
+
+    def close(self) -> None:
+        """Stop accepting and drop every held connection; idempotent."""
+        with contextlib.suppress(OSError):  # wakes the accept() blocked in the thread, which close() alone does not
+            self._listener.shutdown(socket.SHUT_RDWR)
+        self._listener.close()
+        self._thread.join(_STOP_TIMEOUT)
+        for connection in self._held:
+            connection.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def closed_port() -> str:
+    """The base URL of a loopback port nothing listens on, so connections to it are refused."""
+    return f"http://127.0.0.1:{_free_port()}"
 
 
 def azurite_connection_string(endpoint: str) -> str:

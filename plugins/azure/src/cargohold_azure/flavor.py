@@ -8,8 +8,8 @@ from typing import ClassVar, Self
 from pydantic import Field, field_validator, model_validator
 
 from cargohold.plugin import (
-    BaseArtifactStoreConfig,
     BaseArtifactStoreFlavor,
+    RemoteArtifactStoreConfig,
     SecretField,
     hookimpl,
     parse_secret_reference,
@@ -25,7 +25,7 @@ _ACCOUNT = re.compile(r"^[a-z0-9]{3,24}$")
 _SERVICE_PRINCIPAL = ("client_id", "client_secret", "tenant_id")
 
 
-class AzureArtifactStoreConfig(BaseArtifactStoreConfig):
+class AzureArtifactStoreConfig(RemoteArtifactStoreConfig):
     """A folder in an Azure Blob Storage container, and at most one way of logging in (none: adlfs's
     default chain of AZURE_STORAGE_* variables and DefaultAzureCredential); see the plugin's README."""
 

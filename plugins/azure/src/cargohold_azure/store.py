@@ -28,7 +28,7 @@ from azure.storage.blob import BlobBlock
 from azure.storage.blob.aio import BlobClient, BlobServiceClient
 from fsspec.asyn import sync_wrapper
 
-from cargohold.plugin import FsspecArtifactStore, InvalidConfigError, PartUpload, Reader
+from cargohold.plugin import FsspecArtifactStore, InvalidConfigError, PartUpload, Reader, apply_deadline
 from cargohold_azure.flavor import AzureArtifactStoreConfig
 
 if TYPE_CHECKING:
@@ -58,7 +58,7 @@ class AzureArtifactStore(FsspecArtifactStore):
         if config.anon:
             credentials["anon"] = True
         try:
-            return _BlobFileSystem(
+            filesystem = _BlobFileSystem(
                 retries=config.retries,
                 connection_timeout=config.connection_timeout,
                 read_timeout=config.read_timeout,
@@ -74,6 +74,8 @@ class AzureArtifactStore(FsspecArtifactStore):
                 "account_name with a credential, in its config, or AZURE_STORAGE_CONNECTION_STRING or "
                 "AZURE_STORAGE_ACCOUNT_NAME in the environment."
             ) from exc
+        apply_deadline(filesystem, config.deadline, f"Azure Blob Storage at {filesystem.endpoint}")
+        return filesystem
 
     def translate_error(self, exc: Exception) -> BaseException:
         filesystem = self._filesystem

@@ -10,9 +10,9 @@ from typing import Any, ClassVar
 from pydantic import Field, field_validator
 
 from cargohold.plugin import (
-    BaseArtifactStoreConfig,
     BaseArtifactStoreFlavor,
     EndpointUrl,
+    RemoteArtifactStoreConfig,
     SecretField,
     hookimpl,
     parse_secret_reference,
@@ -34,7 +34,7 @@ _BUCKET = re.compile(r"[a-z0-9][a-z0-9._-]*[a-z0-9]")
 _PROJECT = re.compile(r"[a-z0-9][a-z0-9.:-]*")
 
 
-class GCSArtifactStoreConfig(BaseArtifactStoreConfig):
+class GCSArtifactStoreConfig(RemoteArtifactStoreConfig):
     """A bucket, or a folder in one, on Google Cloud Storage or an emulator of its JSON API."""
 
     SUPPORTED_SCHEMES: ClassVar[frozenset[str]] = frozenset({"gs://", "gcs://"})

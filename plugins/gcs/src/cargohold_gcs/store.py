@@ -23,7 +23,7 @@ from gcsfs.extended_gcsfs import ExtendedGcsFileSystem
 from gcsfs.retry import HttpError, NonRetryableError, is_retriable
 from google.api_core.exceptions import GoogleAPICallError
 
-from cargohold.plugin import FsspecArtifactStore, Reader, SizedStream
+from cargohold.plugin import FsspecArtifactStore, Reader, SizedStream, apply_deadline
 from cargohold_gcs.flavor import TOKEN_METHODS, GCSArtifactStoreConfig, parse_token
 
 if TYPE_CHECKING:
@@ -59,9 +59,9 @@ def standard_error(exc: BaseException, endpoint: str) -> BaseException:
     if type(exc) is OSError and str(exc).startswith("Forbidden"):  # gcsfs's word for HTTP 403
         return PermissionError(f"{where} refused access: {exc}")
     if isinstance(exc, TimeoutError):  # aiohttp's socket timeouts are TimeoutErrors too
-        return TimeoutError(f"{where} did not answer in time: {exc or type(exc).__name__}")
+        return TimeoutError(f"{where} did not answer in time ({str(exc) or type(exc).__name__})")
     if isinstance(exc, (aiohttp.ClientConnectionError, requests.exceptions.ConnectionError)):
-        return ConnectionError(f"cannot reach {where}: {exc or type(exc).__name__}")
+        return ConnectionError(f"cannot reach {where}: {str(exc) or type(exc).__name__}")
     if isinstance(exc, google.auth.exceptions.TransportError):
         return ConnectionError(f"{where}: cannot reach the token endpoint of the credentials in 'token'")
     if isinstance(exc, (NonRetryableError, google.auth.exceptions.GoogleAuthError)):
@@ -239,6 +239,7 @@ class GCSArtifactStore(FsspecArtifactStore):
                 f"The gcs artifact store {config.path!r} cannot log in to {where} with the credentials in 'token' "
                 f"({type(exc).__name__}); give the JSON key Google issued, 'anon', or leave token unset."
             ) from exc
+        apply_deadline(filesystem, config.deadline, f"GCS at {filesystem._location}")
         return filesystem
 
     def translate_error(self, exc: Exception) -> BaseException:

@@ -8,9 +8,9 @@ from typing import Any, ClassVar, Self
 from pydantic import Field, field_validator, model_validator
 
 from cargohold.plugin import (
-    BaseArtifactStoreConfig,
     BaseArtifactStoreFlavor,
     EndpointUrl,
+    RemoteArtifactStoreConfig,
     SecretField,
     StackComponentSettings,
     hookimpl,
@@ -56,7 +56,7 @@ def _bucket_problem(bucket: str) -> str | None:
     return None
 
 
-class S3ArtifactStoreConfig(BaseArtifactStoreConfig):
+class S3ArtifactStoreConfig(RemoteArtifactStoreConfig):
     """A bucket, or a prefix in one, on Amazon S3 or an S3-compatible service.
 
     With no key, secret or token, credentials come from the AWS default chain (environment, profile,

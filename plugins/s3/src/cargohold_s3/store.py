@@ -15,7 +15,7 @@ from botocore import exceptions as boto
 from fsspec.asyn import sync_wrapper
 from s3fs import S3FileSystem
 
-from cargohold.plugin import FsspecArtifactStore, PartUpload, Reader
+from cargohold.plugin import FsspecArtifactStore, PartUpload, Reader, apply_deadline
 from cargohold_s3.flavor import S3ArtifactStoreConfig, S3ArtifactStoreSettings
 
 __all__ = ["S3ArtifactStore", "standard_error"]
@@ -176,7 +176,7 @@ class S3ArtifactStore(FsspecArtifactStore):
         additional = dict(config.s3_additional_kwargs)
         if self.settings is not None:
             additional.update(self.settings.s3_additional_kwargs)
-        return _S3FileSystem(
+        filesystem = _S3FileSystem(
             anon=config.anon,
             key=config.key,
             secret=config.secret,
@@ -190,6 +190,8 @@ class S3ArtifactStore(FsspecArtifactStore):
             # Each store owns its client: two stores with different credentials never share one.
             skip_instance_cache=True,
         )
+        apply_deadline(filesystem, config.deadline, f"the S3 endpoint {filesystem.endpoint}")
+        return filesystem
 
     def translate_error(self, exc: Exception) -> BaseException:
         """Timeouts, which the filesystem leaves as botocore raises them (see ``_Body``), made standard."""

@@ -1,0 +1,86 @@
+"""Every cloud flavor gives up within its deadline, plus a margin, on a server that hangs and on a closed port.
+
+The deadline is set short here (1 s) so that the suite stays fast; the figures at the default go to the benchmarks.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from cargohold import BaseArtifactStore
+from cargohold_azure.flavor import AzureArtifactStoreFlavor
+from cargohold_gcs.flavor import GCSArtifactStoreFlavor
+from cargohold_s3.flavor import S3ArtifactStoreFlavor
+from cargohold_testkit.servers import AZURITE_ACCOUNT_KEY, AZURITE_ACCOUNT_NAME, HungServer, closed_port
+
+DEADLINE = 1.0
+#: Generous: the promise is deadline + 2 s, and the machine is shared.
+BOUND = DEADLINE + 2.0
+
+
+def _s3(endpoint: str) -> dict[str, Any]:
+    return {"path": "s3://bucket/root", "endpoint_url": endpoint, "key": "testing", "secret": "testing"}
+
+
+def _gcs(endpoint: str) -> dict[str, Any]:
+    return {"path": "gs://bucket/root", "endpoint_url": endpoint, "token": "anon"}
+
+
+def _azure(endpoint: str) -> dict[str, Any]:
+    connection = (
+        f"DefaultEndpointsProtocol=http;AccountName={AZURITE_ACCOUNT_NAME};AccountKey={AZURITE_ACCOUNT_KEY};"
+        f"BlobEndpoint={endpoint}/{AZURITE_ACCOUNT_NAME};"
+    )
+    return {"path": "az://container/root", "connection_string": connection}
+
+
+FLAVORS: dict[str, tuple[Any, Callable[[str], dict[str, Any]]]] = {
+    "s3": (S3ArtifactStoreFlavor, _s3),
+    "gcs": (GCSArtifactStoreFlavor, _gcs),
+    "azure": (AzureArtifactStoreFlavor, _azure),
+}
+
+
+@pytest.fixture(params=sorted(FLAVORS))
+def store_at(request: pytest.FixtureRequest) -> Callable[[str], BaseArtifactStore]:
+    """Build the flavor's store against an endpoint, with the short deadline and retries left at their default."""
+    flavor, config = FLAVORS[request.param]
+
+    def build(endpoint: str) -> BaseArtifactStore:
+        store: BaseArtifactStore = flavor().build({**config(endpoint), "deadline": DEADLINE}, name="deadline")
+        return store
+
+    return build
+
+
+@pytest.fixture
+def hung() -> Iterator[HungServer]:
+    with HungServer() as server:
+        yield server
+
+
+@pytest.mark.parametrize("call", ["exists", "listdir", "stat"])
+def test_hung_server_times_out_within_the_deadline(
+    store_at: Callable[[str], BaseArtifactStore], hung: HungServer, call: str
+) -> None:
+    store = store_at(hung.endpoint)
+    started = time.monotonic()
+    with pytest.raises(TimeoutError) as caught:
+        getattr(store, call)("dir")
+    assert time.monotonic() - started < BOUND
+    message = str(caught.value)
+    assert "127.0.0.1" in message
+    assert not message.rstrip(".").endswith(":"), message
+
+
+def test_closed_port_fails_within_the_deadline(store_at: Callable[[str], BaseArtifactStore]) -> None:
+    store = store_at(closed_port())
+    started = time.monotonic()
+    with pytest.raises((ConnectionError, TimeoutError)) as caught:
+        store.exists("dir")
+    assert time.monotonic() - started < BOUND
+    assert "127.0.0.1" in str(caught.value)
