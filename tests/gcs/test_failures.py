@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from cargohold_gcs.store import GCSArtifactStore
-from cargohold_testkit.servers import EmulatorServer, start_gcs
+from cargohold_testkit.servers import EmulatorServer, HungServer, start_gcs
 
 StoreOn = Callable[..., GCSArtifactStore]
 CHUNK = 2**18  # gcsfs's smallest upload chunk: small enough to sit in socket buffers while a server is paused
@@ -183,3 +183,13 @@ def test_an_upload_to_a_killed_server_fails_fast_naming_the_endpoint(
         started = time.monotonic()
         f.write(b"b" * CHUNK)
     assert time.monotonic() - started < 10
+
+
+def test_a_request_timing_out_says_what_timed_out(store_on: StoreOn) -> None:
+    """fsspec hands a timeout out of its loop as a bare FSTimeoutError; the message used to end in 'in time: '."""
+    with HungServer() as hung:
+        store = store_on(hung.endpoint, "gs://bucket/root", read_timeout=0.5, retries=0, deadline=10)
+        with pytest.raises(TimeoutError) as caught:
+            store.exists("model.bin")
+    assert str(caught.value).startswith(f"GCS at {hung.endpoint} did not answer in time (")
+    assert "socket" in str(caught.value)

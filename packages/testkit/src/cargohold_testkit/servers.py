@@ -147,14 +147,11 @@ class HungServer:
 
     def __init__(self) -> None:
         self._listener = socket.create_server(("127.0.0.1", 0))
+        self.endpoint = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
+        """Base URL, ``http://127.0.0.1:PORT``; it stays readable after the server is closed."""
         self._held: list[socket.socket] = []
         self._thread = threading.Thread(target=self._accept, name="hung-server", daemon=True)
         self._thread.start()
-
-    @property
-    def endpoint(self) -> str:
-        """Base URL, ``http://127.0.0.1:PORT``."""
-        return f"http://127.0.0.1:{self._listener.getsockname()[1]}"
 
     def _accept(self) -> None:
         while True:
