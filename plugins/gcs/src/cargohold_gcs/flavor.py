@@ -147,8 +147,8 @@ def parse_token(value: str) -> dict[str, Any]:
     return key
 
 
-def _bucket_problem(bucket: str) -> str:
-    """Why GCS would refuse ``bucket`` as a name (its published naming rules), or "" when it is fine."""
+def _bucket_problem(bucket: str) -> str | None:
+    """Why GCS would refuse ``bucket`` as a name (its published naming rules), or None when it is fine, as in s3."""
     if not 3 <= len(bucket) <= 222 or not _BUCKET.fullmatch(bucket):
         return "use 3-63 lowercase letters, digits, '-', '_' and '.', starting and ending with a letter or digit"
     if "." not in bucket and len(bucket) > 63:
@@ -160,7 +160,7 @@ def _bucket_problem(bucket: str) -> str:
     try:
         ipaddress.ip_address(bucket)
     except ValueError:
-        return ""
+        return None
     return "a name may not be an IP address"
 
 
