@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,3 +20,14 @@ def cargohold_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytes
     cache = tmp_path_factory.mktemp("cargohold-cache")
     monkeypatch.setenv("CARGOHOLD_CACHE_DIR", str(cache))
     return cache
+
+
+@pytest.fixture(autouse=True, scope="session")
+def cargohold_config(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Where the key that seals secrets is kept: never the user's own config folder. One for the session, as a
+    user has one, since registries that fixtures share across tests hold values sealed with it."""
+    config = tmp_path_factory.mktemp("cargohold-config")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CARGOHOLD_CONFIG_DIR", str(config))
+        patch.delenv("CARGOHOLD_SECRETS_KEY", raising=False)
+        yield config

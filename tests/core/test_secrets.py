@@ -11,6 +11,8 @@ from pathlib import Path
 
 from registry_kit import FLAVOR, cargohold, make_repo, ok, python
 
+from cargohold.client import Client
+
 #: Every secret value the test gives; each is unique, so finding it anywhere is a leak.
 VALUES = ("vault_token", "vault_password", "plain_token", "plain_password", "rotated", "prompted", "filed")
 VALUES += ("rejected", "duplicate", "not_json")
@@ -136,6 +138,12 @@ def test_secret_values_appear_in_no_output_and_no_component_row(tmp_path: Path) 
     assert sorted(name for name, value in secrets.items() if value in components) == []
     assert "{{plain-artifact-store.token}}" in components
     assert "{{vault.password}}" in components
-    # The values did reach the registry, in the secrets table, so the scan above could have found them.
+    # Sealed at rest: no value stands in the secrets table, nor anywhere in the registry's files...
+    assert sorted(name for name, value in secrets.items() if value in stored) == []
+    files = b"".join(path.read_bytes() for path in home.glob("registry.db*"))
+    assert sorted(name for name, value in secrets.items() if value.encode() in files) == []
+    # ...yet the values did reach the registry, so the scans above could have found them.
+    with Client(home).registry.read() as tx:
+        kept_back = {value for secret in tx.secrets() for value in tx.secret_values(secret.name).values()}
     kept = ("vault_token", "vault_password", "prompted", "filed", "rotated", "plain_password")
-    assert sorted(name for name, value in secrets.items() if value in stored) == sorted(kept)
+    assert sorted(name for name, value in secrets.items() if value in kept_back) == sorted(kept)

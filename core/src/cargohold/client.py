@@ -449,6 +449,17 @@ class Client:
             current = {k: v for k, v in tx.secret_values(name).items() if k not in removed}
             return tx.set_secret_values(record, {**current, **values})
 
+    def rotate_secrets_key(self) -> tuple[int, str]:
+        """Seal every secret value with a new key in one transaction; the old key is dropped only once it has
+        committed. How many secrets were sealed, and where the key is kept."""
+        from cargohold._sealing import rotation
+
+        with rotation() as where, self.registry.write() as tx:
+            secrets = tx.secrets()
+            for secret in secrets:
+                tx.set_secret_values(secret, tx.secret_values(secret.name))
+        return len(secrets), where
+
     def delete_secret(self, name: str) -> None:
         """Delete a secret; refused while a component refers to it."""
         with self.registry.write() as tx:

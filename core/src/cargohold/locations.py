@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["cache_dir", "home"]
+__all__ = ["cache_dir", "config_dir", "home"]
 
 
 def home() -> Path:
@@ -29,3 +29,14 @@ def cache_dir() -> Path:
     import platformdirs
 
     return platformdirs.user_cache_path("cargohold", appauthor=False)
+
+
+def config_dir() -> Path:
+    """The user's own cargohold settings (the key that seals secrets): ``CARGOHOLD_CONFIG_DIR`` or the user config
+    folder; kept apart from ``CARGOHOLD_HOME``, so a copied registry does not carry the key that opens it."""
+    configured = os.environ.get("CARGOHOLD_CONFIG_DIR")
+    if configured:
+        return Path(configured).expanduser().absolute()
+    import platformdirs
+
+    return platformdirs.user_config_path("cargohold", appauthor=False)

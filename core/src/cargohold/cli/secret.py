@@ -118,6 +118,13 @@ def update(ctx: click.Context, name: str, values_from: str | None, interactive: 
     click.echo(f"Updated the secret {name!r}.")
 
 
+@secret.command("rotate-key")
+def rotate_key() -> None:
+    """Seal every secret value with a new key, in one transaction, and keep only that key."""
+    count, where = Client().rotate_secrets_key()
+    click.echo(f"Sealed {count} secret(s) with a new key, kept in {where}.")
+
+
 @secret.command("delete")
 @click.argument("name")
 def delete(name: str) -> None:

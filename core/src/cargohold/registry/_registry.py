@@ -143,6 +143,20 @@ class Registry:
         if version < SCHEMA_VERSION:
             conn.execute("PRAGMA journal_mode = WAL")  # already so, unless the file was made elsewhere
             self._migrate(conn)
+        if not Transaction(conn).secrets_sealed():
+            self._seal_plain_secrets(conn)
+
+    def _seal_plain_secrets(self, conn: sqlite3.Connection) -> None:
+        """A registry written before sealing holds plain values: seal them once, then push the old pages out of the
+        write-ahead log (deleted content is zeroed: the connection runs with secure_delete)."""
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            Transaction(conn).seal_plain_secrets()
+        except BaseException:
+            conn.rollback()
+            raise
+        conn.commit()
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def _migrate(self, conn: sqlite3.Connection) -> None:
         """Bring the file to the current schema in one transaction, seeding the default stack into a new one."""
@@ -166,6 +180,7 @@ class Registry:
             members.append(tx.insert_component(StackComponentType.ARTIFACT_STORE.value, DEFAULT_STACK, flavor, config))
         stack = tx.insert_stack(DEFAULT_STACK, members)
         tx.set_active_stack(stack.id)
+        tx.seal_plain_secrets()  # nothing to seal yet: marks the new file as sealed
 
 
 def _open(path: Path) -> sqlite3.Connection:
@@ -173,4 +188,5 @@ def _open(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
     conn.row_factory = sqlite3.Row
     conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("PRAGMA secure_delete = ON")  # a replaced secret leaves no old bytes in free pages
     return conn

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from cargohold._names import NAME
+from cargohold._sealing import is_sealed, seal, unseal
 from cargohold.exceptions import InvalidConfigError, NameTakenError, NotRegisteredError, SecretNotFoundError
 from cargohold.registry._records import ComponentRecord, FlavorRecord, SecretRecord, StackRecord
 
@@ -19,6 +20,8 @@ __all__ = ["NAME_PATTERN", "Transaction"]
 #: Names of components, stacks and secrets, and secret keys: they must fit into a ``{{secret.key}}`` reference.
 NAME_PATTERN = re.compile(NAME)
 _ACTIVE_STACK = "active_stack"
+#: The ``state`` row that says every secret value in the file is sealed.
+_SEALED = "secrets_sealed"
 #: A constant spliced into a few queries; no SQL is ever built from input.
 _COMPONENT_COLUMNS = "id, name, type, flavor, config, created, updated"
 
@@ -61,6 +64,11 @@ def _secret(row: sqlite3.Row) -> SecretRecord:
         created=row["created"],
         updated=row["updated"],
     )
+
+
+def _sealed_json(values: Mapping[str, str]) -> str:
+    """A secret's values as its row keeps them: key names in the clear, each value sealed."""
+    return json.dumps(seal(values), sort_keys=True)
 
 
 class Transaction:
@@ -332,8 +340,8 @@ class Transaction:
         secret = self.secret(name)
         row = self._one("SELECT data FROM secrets WHERE id = ?", secret.id)
         assert row is not None
-        values: dict[str, str] = json.loads(row["data"])
-        return values
+        stored: dict[str, str] = json.loads(row["data"])
+        return unseal(stored)
 
     def insert_secret(self, name: str, values: Mapping[str, str], owner: str | None = None) -> SecretRecord:
         """Add a secret; its name must be free."""
@@ -346,7 +354,7 @@ class Transaction:
             str(uuid.uuid4()),
             name,
             owner,
-            json.dumps(dict(values), sort_keys=True),
+            _sealed_json(values),
             now,
             now,
         )
@@ -356,11 +364,27 @@ class Transaction:
         """Replace a secret's values."""
         self._run(
             "UPDATE secrets SET data = ?, updated = ? WHERE id = ?",
-            json.dumps(dict(values), sort_keys=True),
+            _sealed_json(values),
             _now(),
             secret.id,
         )
         return self.secret(secret.name)
+
+    def secrets_sealed(self) -> bool:
+        """Whether every secret value in the file is known to be sealed."""
+        return self._one("SELECT 1 FROM state WHERE key = ?", _SEALED) is not None
+
+    def seal_plain_secrets(self) -> int:
+        """Seal every value kept in plain text by a cargohold from before sealing, and mark the file as sealed;
+        how many secrets changed."""
+        changed = 0
+        for row in self._all("SELECT id, data FROM secrets"):
+            stored: dict[str, str] = json.loads(row["data"])
+            if not all(is_sealed(value) for value in stored.values()):
+                self._run("UPDATE secrets SET data = ? WHERE id = ?", _sealed_json(unseal(stored)), row["id"])
+                changed += 1
+        self._run("INSERT OR REPLACE INTO state (key, value) VALUES (?, '1')", _SEALED)
+        return changed
 
     def rename_secret(self, secret: SecretRecord, new_name: str) -> SecretRecord:
         """Give a secret a new, free name; the caller rewrites the references to it."""
