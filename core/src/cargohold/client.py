@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from cargohold import locations
 from cargohold._component_types import StackComponentType
+from cargohold._masking import mask
 from cargohold.exceptions import (
     CargoholdError,
     FlavorConflictError,
@@ -351,6 +352,7 @@ class Client:
         with self.registry.read() as tx:
             where = f"the {component.type} {component.name!r}"
             values = {field: _resolve(tx, value, where, field) for field, value in component.config.items()}
+        mask(*(values[f] for f, v in component.config.items() if parse_secret_reference(v) is not None))
         built = flavor.build(values, name=component.name, id=uuid.UUID(component.id), settings=settings)
         built.registered_as = (str(self.home), component.type, component.name)
         return built

@@ -1,0 +1,51 @@
+"""botocore's DEBUG lines show the access key id and the session token; cargohold masks every resolved secret."""
+
+from __future__ import annotations
+
+import io
+import logging
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from cargohold.client import Client
+from cargohold_testkit.servers import EmulatorServer
+
+KEY_ID = f"AKIAMASK{uuid.uuid4().hex[:12].upper()}"
+SECRET = f"masked-secret-{uuid.uuid4().hex}"
+TOKEN = f"masked-session-token-{uuid.uuid4().hex}"
+
+
+@pytest.fixture
+def debug_log() -> Iterator[io.StringIO]:
+    captured = io.StringIO()
+    handler = logging.StreamHandler(captured)
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    yield captured
+    root.removeHandler(handler)
+    root.setLevel(level)
+
+
+def test_debug_logs_of_botocore_never_show_a_secret(
+    s3_server: EmulatorServer, store_config: Callable[..., dict[str, Any]], debug_log: io.StringIO
+) -> None:
+    client = Client()
+    client.create_secret("aws", {"key": KEY_ID, "secret": SECRET, "token": TOKEN})
+    root = f"s3://cargohold-tests/{uuid.uuid4().hex}"
+    references = {"key": "{{aws.key}}", "secret": "{{aws.secret}}", "token": "{{aws.token}}"}
+    client.register_component("artifact_store", "masked", "s3", {**store_config(s3_server, root), **references})
+    store = client.get_artifact_store("masked")
+    with store.open(f"{root}/x.txt", "w") as f:
+        f.write("x")
+    assert store.listdir(root) == ["x.txt"]
+    logged = debug_log.getvalue()
+    assert "X-Amz-Security-Token" in logged  # botocore did log the request headers that carry them
+    assert "Credential=********" in logged
+    assert KEY_ID not in logged
+    assert TOKEN not in logged
+    assert SECRET not in logged
