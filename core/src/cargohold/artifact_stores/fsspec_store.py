@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import inspect
 import io
+import os
 import shutil
 import uuid
 from collections.abc import Callable, Coroutine, Iterable, Iterator
@@ -38,6 +40,12 @@ def _translated(method: F) -> F:
             return method(self, *args, **kwargs)
         except (CargoholdError, ValueError, TypeError):
             raise
+        except FileNotFoundError as exc:
+            if "://" in str(exc) or not args or not isinstance(args[0], str):
+                raise
+            # The libraries name the missing object by their own inner path (``bucket/key``, ``b/x/o/key``): say
+            # which URL of this store was missing instead. Chained, in case the library's words help.
+            raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), self._shown(args[0])) from exc
         except Exception as exc:
             if type(exc).__module__ == "builtins":  # already standard; a library's OSError subclass is not
                 raise
@@ -143,6 +151,13 @@ class FsspecArtifactStore(BaseArtifactStore):
                 "use a path under the root, or a store whose root contains it."
             )
         return parts
+
+    def _shown(self, path: str) -> str:
+        """``path`` as a full URL of this store, for messages (as given, where it cannot be read as one)."""
+        try:
+            return self._full(self._parts(path))
+        except OutsideStoreError:
+            return path
 
     def _fs_path(self, parts: Parts) -> str:
         return cast(str, self.filesystem.root_marker) + "/".join(parts)

@@ -335,6 +335,15 @@ class ArtifactStoreTests:
         with pytest.raises(FileNotFoundError):
             store.remove(self.url(store, "never.bin"))
 
+    def test_a_missing_file_is_named_by_its_full_path(self, store: BaseArtifactStore) -> None:
+        """A user reads "No such file or directory: s3://bucket/root/x", never a backend's inner ``bucket/root/x``."""
+        _write(store, self.url(store, "dir", "there.bin"))
+        missing = self.url(store, "dir", "missing.txt")
+        for call in (lambda: store.open(missing, "rb"), lambda: store.stat(missing), lambda: store.remove(missing)):
+            with pytest.raises(FileNotFoundError) as caught:
+                call()
+            assert missing in str(caught.value), f"{caught.value} does not name {missing}"
+
     def test_remove_of_a_directory_is_refused(self, store: BaseArtifactStore) -> None:
         self.tree(store)
         with pytest.raises(IsADirectoryError):
