@@ -20,9 +20,10 @@ import pytest
 import s3fs
 from distributed import Client as DaskClient
 from distributed import LocalCluster
+from moto_bucket import s3_with_bucket
 
 from cargohold.client import Client
-from cargohold_testkit.servers import EmulatorServer, start_s3
+from cargohold_testkit.servers import EmulatorServer
 
 BUCKET = "cargohold-dask"
 SECRET_KEY = f"dask-secret-{uuid.uuid4().hex}"
@@ -30,12 +31,7 @@ SECRET_KEY = f"dask-secret-{uuid.uuid4().hex}"
 
 @pytest.fixture(scope="module")
 def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorServer]:
-    server = start_s3(tmp_path_factory.mktemp("moto"))
-    try:
-        s3fs.S3FileSystem(**server.storage_options, skip_instance_cache=True).mkdir(BUCKET)
-        yield server
-    finally:
-        server.stop()
+    yield from s3_with_bucket(tmp_path_factory.mktemp("moto"), BUCKET)
 
 
 @pytest.fixture

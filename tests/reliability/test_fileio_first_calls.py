@@ -18,9 +18,10 @@ from pathlib import Path
 
 import pytest
 import s3fs
+from moto_bucket import s3_with_bucket
 
 from cargohold.client import Client
-from cargohold_testkit.servers import EmulatorServer, start_s3
+from cargohold_testkit.servers import EmulatorServer
 
 BUCKET = "cargohold-reliability"
 PROCESSES = 6
@@ -54,12 +55,7 @@ print(json.dumps([e for e in errors if e]))
 
 @pytest.fixture(scope="module")
 def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorServer]:
-    server = start_s3(tmp_path_factory.mktemp("moto"))
-    try:
-        s3fs.S3FileSystem(**server.storage_options, skip_instance_cache=True).mkdir(BUCKET)
-        yield server
-    finally:
-        server.stop()
+    yield from s3_with_bucket(tmp_path_factory.mktemp("moto"), BUCKET)
 
 
 def test_concurrent_first_calls_all_reach_the_registered_store(s3_server: EmulatorServer, tmp_path: Path) -> None:
