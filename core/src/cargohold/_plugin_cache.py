@@ -26,7 +26,7 @@ from cargohold._version import __version__
 __all__ = ["PluginRecord", "clear", "load", "save", "stamps"]
 
 #: Bumped whenever the file's shape changes, so an old file is simply not used.
-_FORMAT = 3
+_FORMAT = 4
 Stamp = tuple[str, int, int]
 
 
@@ -47,6 +47,8 @@ class PluginRecord(NamedTuple):
     #: (component type, flavor name, description) of each flavor the hook returned.
     flavors: Sequence[Sequence[str]] = ()
     files: Sequence[Stamp] = ()
+    #: The hooks the plugin implements, so that one hook's users are imported without the rest.
+    hooks: Sequence[str] = ()
 
 
 @functools.cache

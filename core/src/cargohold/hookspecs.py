@@ -7,7 +7,10 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
+    import click
+
     from cargohold.flavors import Flavor
+    from cargohold.visualizers import Visualizer
 
 __all__ = ["ENTRY_POINT_GROUP", "PROJECT_NAME", "hookimpl", "hookspec"]
 
@@ -28,4 +31,16 @@ def cargohold_component_types() -> list[str]:
 @hookspec
 def cargohold_flavors() -> list[type[Flavor]]:
     """Called once at discovery; return the Flavor classes the plugin provides."""
+    raise NotImplementedError
+
+
+@hookspec
+def cargohold_visualizers() -> list[type[Visualizer]]:
+    """Called when an artifact is first saved; return the Visualizer classes the plugin provides."""
+    raise NotImplementedError
+
+
+@hookspec
+def cargohold_cli_commands() -> list[click.Command]:
+    """Called when the command line needs a command core lacks; return the click commands the plugin adds."""
     raise NotImplementedError

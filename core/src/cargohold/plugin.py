@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from cargohold.hookspecs import hookimpl
     from cargohold.locations import home
     from cargohold.secrets import SecretField, SecretReference, parse_secret_reference
+    from cargohold.visualizers import Visualization, Visualizer
 
 _LAZY = {
     **dict.fromkeys(
@@ -68,6 +69,7 @@ _LAZY = {
     "hookimpl": "cargohold.hookspecs",
     "home": "cargohold.locations",
     **dict.fromkeys(["SecretField", "SecretReference", "parse_secret_reference"], "cargohold.secrets"),
+    **dict.fromkeys(["Visualization", "Visualizer"], "cargohold.visualizers"),
 }
 
 __all__ = [
@@ -95,6 +97,8 @@ __all__ = [
     "StackComponentConfig",
     "StackComponentSettings",
     "StackComponentType",
+    "Visualization",
+    "Visualizer",
     "WalkItem",
     "apply_deadline",
     "home",

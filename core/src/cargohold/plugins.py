@@ -12,7 +12,7 @@ import os
 import sys
 import threading
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
@@ -67,6 +67,7 @@ class FlavorRegistry(Mapping[FlavorKey, "Flavor"]):
         self.component_types = discovery.types
         self._discovery = discovery
         self._lock = threading.Lock()
+        self._extensions: dict[str, list[Any]] = {}
 
     def __getitem__(self, key: FlavorKey) -> Flavor:
         slot = self._slots[key]
@@ -86,9 +87,9 @@ class FlavorRegistry(Mapping[FlavorKey, "Flavor"]):
     def __len__(self) -> int:
         return len(self._slots)
 
-    @functools.cached_property
+    @property
     def plugins(self) -> list[PluginInfo]:
-        """Every entry point discovery saw, with the flavors it provides and its failure, if any."""
+        """Every entry point discovery saw, with the flavors it provides and its failure (so far), if any."""
         provided: dict[str, list[FlavorKey]] = {}
         for key in sorted(self._slots):
             provided.setdefault(self._slots[key].entry_point, []).append(key)
@@ -101,6 +102,14 @@ class FlavorRegistry(Mapping[FlavorKey, "Flavor"]):
     def errors(self) -> list[PluginError]:
         """Every plugin failure of this discovery."""
         return list(self._discovery.errors.values())
+
+    def extensions(self, hook: str) -> list[Any]:
+        """What every plugin's ``hook`` (``cargohold_visualizers``, ``cargohold_cli_commands``) returns, core's first;
+        only the plugins that implement it are imported, once per process."""
+        with self._lock:
+            if hook not in self._extensions:
+                self._extensions[hook] = self._discovery.gather(hook)
+            return self._extensions[hook]
 
     def origin(self, component_type: str, name: str) -> PluginInfo:
         """The plugin that provided a flavor."""
@@ -215,17 +224,18 @@ class _Discovery:
         except Exception as exc:
             self.record(info, f"hook {hook} raised {type(exc).__name__}: {exc}")
             return []
-        if hook == "cargohold_component_types":
-            kind: type = str
-        else:
-            from cargohold.flavors import Flavor  # imported only once a plugin gives flavors
-
-            kind = Flavor
-        if not isinstance(result, (list, tuple)) or not all(_is_kind(item, kind) for item in result):
-            what = "type names" if kind is str else "Flavor classes"
+        accepts, what = _expected(hook)
+        if not isinstance(result, (list, tuple)) or not all(accepts(item) for item in result):
             self.record(info, f"hook {hook} returned {result!r}, not a list of {what}")
             return []
         return list(result)
+
+    def gather(self, hook: str) -> list[Any]:
+        """Import the known plugins whose records say they implement ``hook``, then call it on each plugin alone."""
+        for name, record in self.records.items():
+            if record.known and hook in record.hooks and name not in self.errors and not self.manager.has_plugin(name):
+                self.load(record)
+        return [item for impl in getattr(self.manager.hook, hook).get_hookimpls() for item in self.call(impl)]
 
     def flavors_of(self, name: str) -> list[Flavor]:
         """The usable flavors (instances) a registered plugin's hook returns; the unusable are recorded."""
@@ -291,11 +301,13 @@ class _Discovery:
     def learn(self, name: str, types: list[str], flavors: list[Flavor]) -> None:
         """Turn a cleanly loaded plugin's record into a known one, stamped with the files it was read from."""
         modules = {self.records[name].module} | {type(flavor).__module__ for flavor in flavors}
+        callers = self.manager.get_hookcallers(self.manager.get_plugin(name)) or ()
         self.records[name] = self.records[name]._replace(
             requires=(),  # checked already; a known record is never checked again
             known=True,
             types=tuple(types),
             flavors=tuple((str(f.type), f.name, f.description or "") for f in flavors),
+            hooks=tuple(sorted(c.name for c in callers)),
             files=_plugin_cache.stamps({getattr(sys.modules.get(m), "__file__", None) for m in modules}),
         )
 
@@ -336,8 +348,24 @@ def _unknown_hooks_message(names: list[str]) -> str:
     return f"it implements {', '.join(guesses)}, which is not a cargohold hook; rename it to one of {', '.join(known)}"
 
 
-def _is_kind(item: object, kind: type) -> bool:
-    return isinstance(item, str) if kind is str else isinstance(item, type) and issubclass(item, kind)
+def _expected(hook: str) -> tuple[Callable[[object], bool], str]:
+    """A test for each item ``hook`` returns, and what the items should be, in words; classes load only now."""
+    if hook == "cargohold_component_types":
+        return (lambda item: isinstance(item, str)), "type names"
+    if hook == "cargohold_cli_commands":
+        import click
+
+        return (lambda item: isinstance(item, click.Command)), "click commands"
+    base: type
+    if hook == "cargohold_visualizers":
+        from cargohold.visualizers import Visualizer
+
+        base, what = Visualizer, "Visualizer classes"
+    else:
+        from cargohold.flavors import Flavor
+
+        base, what = Flavor, "Flavor classes"
+    return (lambda item: isinstance(item, type) and issubclass(item, base)), what
 
 
 def _incompatibility(info: PluginInfo, requires: Sequence[str]) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib
 import warnings
 from typing import Any
@@ -9,12 +10,13 @@ from typing import Any
 import click
 
 from cargohold._version import __version__
-from cargohold.exceptions import CargoholdError
+from cargohold.exceptions import CargoholdError, PluginWarning
 
 __all__ = ["main"]
 
 #: command name -> "module:attribute"; each noun lives in its own module.
 _COMMANDS = {
+    "artifact": "cargohold.cli.artifact:artifact",
     "artifact-store": "cargohold.cli.components:artifact_store",
     "doctor": "cargohold.cli.doctor:doctor",
     "flavor": "cargohold.cli.flavor:flavor",
@@ -27,10 +29,11 @@ _COMMANDS = {
 
 
 class _LazyGroup(click.Group):
-    """Imports a subcommand's module only when that subcommand runs; a plugin's component type gets a group too."""
+    """Imports a subcommand's module only when that subcommand runs; a plugin's component type gets a group too,
+    and a plugin's ``cargohold_cli_commands`` hook adds commands (asked only for a name core does not have)."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted({*_COMMANDS, *self.commands})
+        return sorted({*_COMMANDS, *self.commands, *_plugin_commands()})
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         target = _COMMANDS.get(cmd_name)
@@ -38,7 +41,7 @@ class _LazyGroup(click.Group):
             module, _, attr = target.partition(":")
             command: click.Command = getattr(importlib.import_module(module), attr)
             return command
-        found = super().get_command(ctx, cmd_name)
+        found = super().get_command(ctx, cmd_name) or _plugin_commands().get(cmd_name)
         if found is not None:
             return found
         from cargohold.cli.components import group_for_type
@@ -68,6 +71,28 @@ class _LazyGroup(click.Group):
 def main(debug: bool) -> None:
     """cargohold: register artifact stores and stacks, and move artifacts through them."""
     warnings.formatwarning = _one_line_warning
+
+
+@functools.cache
+def _plugin_commands() -> dict[str, click.Command]:
+    """The commands plugins add, by name; one that takes a name core uses is dropped with a warning."""
+    from cargohold.plugins import get_flavor_registry
+
+    found: dict[str, click.Command] = {}
+    commands: list[click.Command] = get_flavor_registry().extensions("cargohold_cli_commands")
+    for command in commands:
+        name = command.name or ""
+        if name in _COMMANDS or name in found:
+            where = "a core command" if name in _COMMANDS else "another plugin's command"
+            warnings.warn(
+                f"A plugin's command {name!r} ({command.callback.__module__ if command.callback else '?'}) is not "
+                f"added: the name is {where}; uninstall or block one with CARGOHOLD_DISABLE_PLUGINS.",
+                PluginWarning,
+                stacklevel=2,
+            )
+            continue
+        found[name] = command
+    return found
 
 
 def _bug_line(exc: Exception) -> str:
