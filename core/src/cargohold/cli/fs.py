@@ -19,8 +19,7 @@ from typing import Any, TypeVar
 import click
 
 from cargohold.artifact_stores.base import FileStat
-from cargohold.cli._output import json_option
-from cargohold.exceptions import CargoholdError
+from cargohold.cli._output import FileErrorGroup, json_option
 from cargohold.targets import Location, relative, resolve, segments
 from cargohold.transfer import CHUNK_SIZE, DEFAULT_JOBS, Filter, Progress, TransferResult
 
@@ -37,17 +36,7 @@ _LINE_EVERY = 10.0
 _M_MMAP_THRESHOLD = -3
 
 
-class _FsGroup(click.Group):
-    """Turns the errors a file operation raises into one sentence and a non-zero exit, like ``cp`` does."""
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except (OSError, ValueError, CargoholdError) as exc:
-            raise click.ClickException(_sentence(exc)) from None
-
-
-@click.group("fs", cls=_FsGroup)
+@click.group("fs", cls=FileErrorGroup)
 def fs() -> None:
     """Move artifacts in, out and between stores: NAME:path, a URL (s3://bucket/x) or a local path."""
 
@@ -626,11 +615,3 @@ def _size(count: int) -> str:
             return f"{size:.1f} {unit}"
         size /= 1024
     return f"{size:.1f} TiB"
-
-
-def _sentence(exc: BaseException) -> str:
-    """An error as one sentence: an OSError names its path and says what is wrong."""
-    if isinstance(exc, OSError) and exc.strerror and exc.filename:
-        return f"{exc.filename}: {exc.strerror}."
-    text = str(exc).strip() or type(exc).__name__
-    return text if text.endswith(".") else f"{text}."
