@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from registry_kit import FLAVOR, cargohold, digest, make_repo, ok, python
 
+from cargohold.registry._schema import SCHEMA_VERSION
+
 PACKAGE = "shelfpkg"
 HEAVY = ("fsspec", "rich", "s3fs", "gcsfs", "adlfs", "boto3", "botocore", "google", "azure", f"{PACKAGE}.store")
 REGISTER_IMPORTING_NOTHING_HEAVY = f"""
@@ -263,7 +265,8 @@ def test_bad_settings_and_a_newer_registry_change_nothing(populated: tuple[Path,
     result = cargohold(home, "stack", "list", cwd=repo)
     assert result.returncode != 0
     assert result.stderr.strip().splitlines() == [
-        f"Error: The registry at {registry} has schema version 2, newer than the 1 this cargohold understands; "
+        f"Error: The registry at {registry} has schema version {SCHEMA_VERSION + 1}, newer than the {SCHEMA_VERSION} "
+        "this cargohold understands; "
         "upgrade cargohold to use it."
     ]
     assert digest(registry) == newer

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     )
     from cargohold.exceptions import (
         CargoholdError,
+        DeadlineError,
         FlavorConflictError,
         FlavorNotFoundError,
         InUseError,
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
         PluginWarning,
         ProtectedPathError,
         RegistryError,
+        RevisionConflictError,
         SecretNotFoundError,
         SourceError,
         UnknownSchemeError,
@@ -74,6 +76,7 @@ _LAZY = {
     **dict.fromkeys(
         [
             "CargoholdError",
+            "DeadlineError",
             "FlavorConflictError",
             "FlavorNotFoundError",
             "InUseError",
@@ -87,6 +90,8 @@ _LAZY = {
             "PluginWarning",
             "ProtectedPathError",
             "RegistryError",
+            "RevisionConflictError",
+            "RevisionConflictError",
             "SecretNotFoundError",
             "SourceError",
             "UnknownSchemeError",
@@ -110,6 +115,7 @@ __all__ = [
     "BaseArtifactStoreFlavor",
     "CargoholdError",
     "Client",
+    "DeadlineError",
     "FileStat",
     "Flavor",
     "FlavorConflictError",
@@ -128,6 +134,7 @@ __all__ = [
     "PluginWarning",
     "ProtectedPathError",
     "RegistryError",
+    "RevisionConflictError",
     "SecretField",
     "SecretNotFoundError",
     "SourceError",

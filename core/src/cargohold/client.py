@@ -39,6 +39,7 @@ from cargohold.exceptions import (
     InvalidFlavorError,
     NameTakenError,
     NotRegisteredError,
+    RevisionConflictError,
     SecretNotFoundError,
 )
 from cargohold.plugins import get_flavor_registry
@@ -276,15 +277,23 @@ class Client:
     def register_component(
         self, component_type: str, name: str, flavor: str, config: Mapping[str, Any] | None = None
     ) -> ComponentRecord:
-        """Validate ``config`` with the flavor's config class and register it; the implementation is not imported."""
+        """Validate ``config`` with the flavor's config class and register it; the implementation is not imported.
+
+        Validation runs before the write lock is taken (the first use of a config class costs more than the
+        SQL), so writers from many processes hold the lock only as long as their SQL takes.
+        """
         info = self.flavor_info(component_type, flavor)
         found = info.usable_flavor()
+        check_name(component_type, name)
+        secret_name = _owned_secret_name(component_type, name)
+        where = f"the {component_type} {name!r}"
+        with self.registry.read() as tx:
+            tx.check_component_name_free(component_type, name)
+            row, plain = _prepare_config(tx, found, dict(config or {}), secret_name, where)
         with self.registry.write() as tx:
             _check_flavor_still_registered(tx, info)
             tx.check_component_name_free(component_type, name)
-            secret_name = _owned_secret_name(component_type, name)
-            where = f"the {component_type} {name!r}"
-            row, plain = _prepare_config(tx, found, dict(config or {}), secret_name, where)
+            _check_references(tx, row, secret_name, where)
             record = tx.insert_component(component_type, name, flavor, row)
             _keep_owned_secret(tx, record, secret_name, plain)
         return record
@@ -296,25 +305,37 @@ class Client:
         config: Mapping[str, Any] | None = None,
         *,
         remove: Iterable[str] = (),
+        if_revision: int | None = None,
     ) -> ComponentRecord:
-        """Merge ``config`` into a component's config and unset the fields in ``remove``, validating the result."""
-        with self.registry.read() as tx:
-            current = tx.component(component_type, name)
-        info = self.flavor_info(component_type, current.flavor)
-        found = info.usable_flavor()
+        """Merge ``config`` into a component's config and unset the fields in ``remove``, validating the result.
+
+        The fields given are merged into whatever revision is current when the write happens, so two updates
+        of different fields both hold. With ``if_revision`` (the ``revision`` a caller read) the update is
+        refused with a ``RevisionConflictError`` once anyone else has written the component since.
+        """
         removed = _check_not_both(remove, config or {})
-        _check_fields(found, {*(removed - set(current.config)), *(config or {})})  # a dropped field can still go
-        with self.registry.write() as tx:
-            _check_flavor_still_registered(tx, info)
-            current = tx.component(component_type, name)
-            owned = tx.owned_secret(current.id)
-            secret_name = owned.name if owned else _owned_secret_name(component_type, name)
-            values = {k: v for k, v in current.config.items() if k not in removed}
-            where = f"the {component_type} {name!r}"
-            row, plain = _prepare_config(tx, found, {**values, **(config or {})}, secret_name, where)
-            record = tx.set_component_config(current.id, row)
-            _keep_owned_secret(tx, record, secret_name, plain)
-        return record
+        where = f"the {component_type} {name!r}"
+        while True:
+            with self.registry.read() as tx:
+                current = tx.component(component_type, name)
+                _check_revision(current, if_revision)
+                info = self.flavor_info(component_type, current.flavor)
+                found = info.usable_flavor()
+                _check_fields(found, {*(removed - set(current.config)), *(config or {})})  # a dropped field can go
+                owned = tx.owned_secret(current.id)
+                secret_name = owned.name if owned else _owned_secret_name(component_type, name)
+                values = {k: v for k, v in current.config.items() if k not in removed}
+                row, plain = _prepare_config(tx, found, {**values, **(config or {})}, secret_name, where)
+            with self.registry.write() as tx:
+                now = tx.component(component_type, name)
+                _check_revision(now, if_revision)
+                if now.id != current.id or now.revision != current.revision:
+                    continue  # written since it was read: merge the given fields into that revision instead
+                _check_flavor_still_registered(tx, info)
+                _check_references(tx, row, secret_name, where)
+                record = tx.set_component_config(current.id, row)
+                _keep_owned_secret(tx, record, secret_name, plain)
+            return record
 
     def rename_component(self, component_type: str, name: str, new_name: str) -> ComponentRecord:
         """Rename a component, and the secret it owns along with every reference to that secret."""
@@ -541,6 +562,24 @@ def _check_flavor_still_registered(tx: Transaction, info: FlavorInfo) -> None:
         raise FlavorNotFoundError(f"The custom {info.type} flavor {info.name!r} was just deleted.")
 
 
+def _check_revision(component: ComponentRecord, expected: int | None) -> None:
+    """Refuse to write over a revision other than the one the caller read."""
+    if expected is not None and component.revision != expected:
+        raise RevisionConflictError(
+            f"The {component.type} {component.name!r} is at revision {component.revision}, not {expected}: someone "
+            "changed it since you read it; read it again and redo your change."
+        )
+
+
+def _check_references(tx: Transaction, row: Mapping[str, Any], owned: str, where: str) -> None:
+    """Every secret a config refers to still holds the key, now that the write lock is held (the secret the
+    component owns is written next, from the plain values)."""
+    for field, value in row.items():
+        reference = parse_secret_reference(value)
+        if reference is not None and reference.secret != owned:
+            _resolve(tx, value, where, field)
+
+
 def _check_fields(flavor: Flavor, names: Iterable[str]) -> None:
     """Refuse field names the flavor's config does not have, listing the ones it does."""
     fields = flavor.config_class.model_fields
@@ -610,7 +649,7 @@ def _keep_owned_secret(tx: Transaction, component: ComponentRecord, name: str, p
     """Keep a component's plain secret values in the secret it owns; keys nothing refers to any more go."""
     owned = tx.owned_secret(component.id)
     current = tx.secret_values(owned.name) if owned else {}
-    keys = {reference.key for _, _, reference in _references(tx) if reference.secret == name}
+    keys = {reference.key for _, _, reference in _references(tx, name)}
     kept = {key: value for key, value in {**current, **plain}.items() if key in keys}
     if owned is None and kept:
         if tx.find_secret(name) is not None:
@@ -625,12 +664,13 @@ def _keep_owned_secret(tx: Transaction, component: ComponentRecord, name: str, p
         tx.set_secret_values(owned, kept)
 
 
-def _references(tx: Transaction) -> Iterator[tuple[ComponentRecord, str, SecretReference]]:
-    """Every ``{{secret.key}}`` reference in every component's config, with where it is."""
-    for component in tx.components():
+def _references(tx: Transaction, secret: str) -> Iterator[tuple[ComponentRecord, str, SecretReference]]:
+    """Every ``{{secret.key}}`` reference to ``secret`` in any component's config, with where it is; only
+    configs that hold the name are read, so a write under the lock does not parse every row."""
+    for component in tx.components_mentioning(secret):
         for field, value in component.config.items():
             reference = parse_secret_reference(value)
-            if reference is not None:
+            if reference is not None and reference.secret == secret:
                 yield component, field, reference
 
 
@@ -639,18 +679,17 @@ def _references_to(tx: Transaction, secret: str, keys: Iterable[str] | None = No
     wanted = None if keys is None else set(keys)
     return [
         f"{component.type}:{component.name}.{field}"
-        for component, field, reference in _references(tx)
-        if reference.secret == secret and (wanted is None or reference.key in wanted)
+        for component, field, reference in _references(tx, secret)
+        if wanted is None or reference.key in wanted
     ]
 
 
 def _rewrite_references(tx: Transaction, old: str, new: str) -> None:
     """Point every reference to the secret ``old`` at ``new``."""
     changed: dict[str, dict[str, Any]] = {}
-    for component, field, reference in list(_references(tx)):
-        if reference.secret == old:
-            config = changed.setdefault(component.id, dict(component.config))
-            config[field] = str(SecretReference(new, reference.key))
+    for component, field, reference in list(_references(tx, old)):
+        config = changed.setdefault(component.id, dict(component.config))
+        config[field] = str(SecretReference(new, reference.key))
     for component_id, config in changed.items():
         tx.set_component_config(component_id, config)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 __all__ = [
     "CargoholdError",
+    "DeadlineError",
     "FlavorConflictError",
     "FlavorNotFoundError",
     "InUseError",
@@ -17,6 +18,7 @@ __all__ = [
     "PluginWarning",
     "ProtectedPathError",
     "RegistryError",
+    "RevisionConflictError",
     "SecretNotFoundError",
     "SourceError",
     "UnknownSchemeError",
@@ -68,8 +70,16 @@ class ProtectedPathError(CargoholdError, PermissionError):
     """A delete was refused: the path is a filesystem root, holds the user's home, or is a store's root."""
 
 
+class DeadlineError(CargoholdError, TimeoutError):
+    """An operation used up its store's deadline, retries included; trying it again at once would wait as long."""
+
+
 class RegistryError(CargoholdError):
     """The registry file cannot be used as it is, e.g. it was written by a newer cargohold."""
+
+
+class RevisionConflictError(CargoholdError):
+    """A component changed after the revision an update was based on; read it again and redo the change."""
 
 
 class NameTakenError(CargoholdError, ValueError):

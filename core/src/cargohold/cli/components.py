@@ -90,7 +90,10 @@ def _add_component_commands(group: click.Group, component_type: str) -> None:
             print_json(data)
             return
         click.echo(f"{label} {record.name!r} of flavor {record.flavor!r} (id {record.id})")
-        click.echo(f"stacks: {', '.join(data['stacks']) or '-'}; created {record.created}, updated {record.updated}")
+        click.echo(
+            f"stacks: {', '.join(data['stacks']) or '-'}; revision {record.revision}, created {record.created}, "
+            f"updated {record.updated}"
+        )
         for field, reason in data["config_problems"].items():
             click.echo(f"invalid under the installed flavor: {field}: {reason}")
         if data["config_problems"]:
@@ -102,9 +105,19 @@ def _add_component_commands(group: click.Group, component_type: str) -> None:
     @group.command("update", context_settings=EXTRA_OPTIONS)
     @click.argument("name")
     @click.option("--remove-attribute", "remove", multiple=True, metavar="FIELD", help="Unset a field (repeatable).")
+    @click.option(
+        "--if-revision",
+        type=click.IntRange(min=1),
+        metavar="N",
+        help="Refuse the update unless NAME is still at revision N (as 'describe' showed it).",
+    )
     @click.pass_context
-    def update(ctx: click.Context, name: str, remove: tuple[str, ...]) -> None:
-        """Change NAME's config: --field=value merges in, --remove-attribute FIELD unsets."""
+    def update(ctx: click.Context, name: str, remove: tuple[str, ...], if_revision: int | None) -> None:
+        """Change NAME's config: --field=value merges in, --remove-attribute FIELD unsets.
+
+        Each field given is merged into the config as it is when the write happens, so concurrent updates of
+        other fields are kept; --if-revision makes the whole update conditional, for read-modify-write scripts.
+        """
         raw = extra_options(ctx.args, dashes_to_underscores=True)
         if not raw and not remove:
             raise click.ClickException("Nothing to update; give --field=value or --remove-attribute FIELD.")
@@ -112,8 +125,8 @@ def _add_component_commands(group: click.Group, component_type: str) -> None:
         flavor = client.get_flavor(component_type, client.get_component(component_type, name).flavor)
         values = config_values(flavor, raw)
         removed = [field.replace("-", "_") for field in remove]
-        client.update_component(component_type, name, values, remove=removed)
-        click.echo(f"Updated the {label} {name!r}.")
+        record = client.update_component(component_type, name, values, remove=removed, if_revision=if_revision)
+        click.echo(f"Updated the {label} {name!r} to revision {record.revision}.")
 
     @group.command("rename")
     @click.argument("name")

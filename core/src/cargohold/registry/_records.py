@@ -39,6 +39,8 @@ class ComponentRecord(_Record):
     config: dict[str, Any]
     created: str
     updated: str
+    #: 1 when registered, one more at each change; ``update_component(if_revision=...)`` compares it.
+    revision: int
 
 
 @dataclass(frozen=True)

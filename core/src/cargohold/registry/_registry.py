@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import sqlite3
+import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
+
+try:
+    import fcntl
+except ImportError:  # Windows: writers wait in SQLite's busy handler alone
+    fcntl = None  # type: ignore[assignment]
 
 from cargohold._component_types import StackComponentType
 from cargohold.exceptions import RegistryError
@@ -23,8 +31,13 @@ DEFAULT_STACK = "default"
 BUSY_TIMEOUT_SECONDS = 60.0
 #: Returns the default artifact store's ``(flavor, config)``, or None when no flavor can provide it.
 DefaultStore = Callable[[], tuple[str, Mapping[str, Any]] | None]
+#: A writer kept waiting this long says so, and again at each further interval, until its turn comes.
+WAIT_REPORT_SECONDS = (2.0, 10.0)
 
 _committed: list[Callable[[], None]] = []
+_log = logging.getLogger("cargohold.registry")
+#: The lock files each thread holds, so that a write that creates or migrates the file takes its lock once.
+_held = threading.local()
 
 
 def after_commit(listener: Callable[[], None]) -> None:
@@ -62,10 +75,39 @@ class Registry:
     @contextlib.contextmanager
     def write(self) -> Iterator[Transaction]:
         """One write transaction: all of it is committed, or none of it when anything raises."""
-        with self._transaction("BEGIN IMMEDIATE") as tx:
+        with self._writer_lock(), self._transaction("BEGIN IMMEDIATE") as tx:
             yield tx
         for listener in _committed:
             listener()
+
+    @contextlib.contextmanager
+    def _writer_lock(self) -> Iterator[None]:
+        """Writers of this file take turns on a lock file, waiting in the kernel with no time limit.
+
+        SQLite's own busy handler polls with growing sleeps, so under load a writer that keeps losing gives up
+        with "database is locked"; here it keeps its place and, past ``WAIT_REPORT_SECONDS``, says it waits.
+        """
+        lock_path = str(self.path.with_name(f".{self.path.name}.lock"))
+        held: set[str] = _held.__dict__.setdefault("paths", set())
+        if fcntl is None or lock_path in held:
+            yield
+            return
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                _log.debug("Waiting for another process writing the registry at %s.", self.path)
+                with _reporting_wait(self.path):
+                    fcntl.flock(fd, fcntl.LOCK_EX)
+            held.add(lock_path)
+            try:
+                yield
+            finally:
+                held.discard(lock_path)
+        finally:
+            os.close(fd)  # which releases the lock
 
     @contextlib.contextmanager
     def _transaction(self, begin: str) -> Iterator[Transaction]:
@@ -108,10 +150,27 @@ class Registry:
     def _create(self) -> None:
         """Build a whole new registry under a temporary name, then link it into place.
 
-        The first process to link wins and the others drop theirs, so no process ever sees a
-        half-made file, and none has to switch a shared file into WAL mode (a lock SQLite
-        refuses at once, without waiting, while another process holds one).
+        No process ever sees a half-made file, and none has to switch a shared file into WAL mode
+        (a lock SQLite refuses at once, without waiting, while another process holds one). The
+        writer lock is held throughout, so any staged file found then is the leftover of a process
+        killed while creating, and goes.
         """
+        with self._writer_lock():
+            if self.path.exists():  # another process made it while this one waited
+                return
+            self._remove_stale_staging()
+            self._create_staged()
+
+    def _staged_names(self) -> Iterator[Path]:
+        return self.path.parent.glob(f".{self.path.name}.*.new*")
+
+    def _remove_stale_staging(self) -> None:
+        """Remove what a creation killed midway left (the staged file, its -wal and -shm); the caller holds the
+        writer lock or the file exists, so no creation is in progress."""
+        for leftover in self._staged_names():
+            leftover.unlink(missing_ok=True)
+
+    def _create_staged(self) -> None:
         staged = self.path.with_name(f".{self.path.name}.{uuid.uuid4().hex}.new")
         try:
             self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -133,18 +192,21 @@ class Registry:
                 Path(f"{staged}{leftover}").unlink(missing_ok=True)
 
     def _prepare(self, conn: sqlite3.Connection) -> None:
-        """Refuse a file of a newer schema and migrate an older one."""
+        """Refuse a file of a newer schema, migrate an older one, and drop what a killed creation left."""
         version = schema_version(conn)
         if version > SCHEMA_VERSION:
             raise RegistryError(
                 f"The registry at {self.path} has schema version {version}, newer than the {SCHEMA_VERSION} "
                 "this cargohold understands; upgrade cargohold to use it."
             )
+        self._remove_stale_staging()
         if version < SCHEMA_VERSION:
-            conn.execute("PRAGMA journal_mode = WAL")  # already so, unless the file was made elsewhere
-            self._migrate(conn)
+            with self._writer_lock():
+                conn.execute("PRAGMA journal_mode = WAL")  # already so, unless the file was made elsewhere
+                self._migrate(conn)
         if not Transaction(conn).secrets_sealed():
-            self._seal_plain_secrets(conn)
+            with self._writer_lock():
+                self._seal_plain_secrets(conn)
 
     def _seal_plain_secrets(self, conn: sqlite3.Connection) -> None:
         """A registry written before sealing holds plain values: seal them once, then push the old pages out of the
@@ -181,6 +243,32 @@ class Registry:
         stack = tx.insert_stack(DEFAULT_STACK, members)
         tx.set_active_stack(stack.id)
         tx.seal_plain_secrets()  # nothing to seal yet: marks the new file as sealed
+
+
+@contextlib.contextmanager
+def _reporting_wait(path: Path) -> Iterator[None]:
+    """Say, at each of ``WAIT_REPORT_SECONDS`` and every last interval after, that a writer still waits."""
+    done = threading.Event()
+    started = time.monotonic()
+
+    def report() -> None:
+        first, every = WAIT_REPORT_SECONDS
+        pause = first
+        while not done.wait(pause):
+            _log.warning(
+                "Still waiting for another process to finish writing the registry at %s (%.0f s so far).",
+                path,
+                time.monotonic() - started,
+            )
+            pause = every
+
+    reporter = threading.Thread(target=report, name="cargohold-registry-wait", daemon=True)
+    reporter.start()
+    try:
+        yield
+    finally:
+        done.set()
+        reporter.join()
 
 
 def _open(path: Path) -> sqlite3.Connection:

@@ -52,6 +52,8 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )""",
         "CREATE TABLE state (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
     ),
+    # A component's revision counts its writes, so an update can say which one it read (no lost update).
+    ("ALTER TABLE components ADD COLUMN revision INTEGER NOT NULL DEFAULT 1",),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -23,7 +23,7 @@ _ACTIVE_STACK = "active_stack"
 #: The ``state`` row that says every secret value in the file is sealed.
 _SEALED = "secrets_sealed"
 #: A constant spliced into a few queries; no SQL is ever built from input.
-_COMPONENT_COLUMNS = "id, name, type, flavor, config, created, updated"
+_COMPONENT_COLUMNS = "id, name, type, flavor, config, created, updated, revision"
 
 
 def _now() -> str:
@@ -52,6 +52,7 @@ def _component(row: sqlite3.Row) -> ComponentRecord:
         config=json.loads(row["config"]),
         created=row["created"],
         updated=row["updated"],
+        revision=row["revision"],
     )
 
 
@@ -139,6 +140,11 @@ class Transaction:
         )
         return [_component(row) for row in rows]
 
+    def components_mentioning(self, text: str) -> list[ComponentRecord]:
+        """Components whose stored config holds ``text`` anywhere: the few worth parsing for a secret's references."""
+        rows = self._all(f"SELECT {_COMPONENT_COLUMNS} FROM components WHERE instr(config, ?) > 0", text)
+        return [_component(row) for row in rows]
+
     def find_component(self, component_type: str, name: str) -> ComponentRecord | None:
         """The component of that type and name, if registered."""
         row = self._one(
@@ -172,7 +178,7 @@ class Transaction:
         now = _now()
         component_id = str(uuid.uuid4())
         self._run(
-            f"INSERT INTO components ({_COMPONENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO components ({_COMPONENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, 1)",
             component_id,
             name,
             component_type,
@@ -184,9 +190,9 @@ class Transaction:
         return self._component_by_id(component_id)
 
     def set_component_config(self, component_id: str, config: Mapping[str, Any]) -> ComponentRecord:
-        """Replace a component's stored config."""
+        """Replace a component's stored config, as its next revision."""
         self._run(
-            "UPDATE components SET config = ?, updated = ? WHERE id = ?",
+            "UPDATE components SET config = ?, updated = ?, revision = revision + 1 WHERE id = ?",
             json.dumps(dict(config), sort_keys=True),
             _now(),
             component_id,
@@ -196,7 +202,12 @@ class Transaction:
     def rename_component(self, component: ComponentRecord, new_name: str) -> ComponentRecord:
         """Give a component a new name that is free for its type."""
         self.check_component_name_free(component.type, new_name)
-        self._run("UPDATE components SET name = ?, updated = ? WHERE id = ?", new_name, _now(), component.id)
+        self._run(
+            "UPDATE components SET name = ?, updated = ?, revision = revision + 1 WHERE id = ?",
+            new_name,
+            _now(),
+            component.id,
+        )
         return self._component_by_id(component.id)
 
     def delete_component(self, component_id: str) -> None:
@@ -214,7 +225,7 @@ class Transaction:
 
     def _stack(self, row: sqlite3.Row, active_id: str | None) -> StackRecord:
         members = self._all(
-            "SELECT c.id, c.name, c.type, c.flavor, c.config, c.created, c.updated FROM stack_components s "
+            "SELECT c.id, c.name, c.type, c.flavor, c.config, c.created, c.updated, c.revision FROM stack_components s "
             "JOIN components c ON c.id = s.component_id WHERE s.stack_id = ? ORDER BY s.type",
             row["id"],
         )
