@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -31,3 +33,17 @@ def cargohold_config(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]
         patch.setenv("CARGOHOLD_CONFIG_DIR", str(config))
         patch.delenv("CARGOHOLD_SECRETS_KEY", raising=False)
         yield config
+
+
+@pytest.fixture
+def debug_log() -> Iterator[io.StringIO]:
+    """Everything any logger says at DEBUG while the test runs, formatted as a handler would write it."""
+    captured = io.StringIO()
+    handler = logging.StreamHandler(captured)
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    yield captured
+    root.removeHandler(handler)
+    root.setLevel(level)

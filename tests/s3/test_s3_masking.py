@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import io
-import logging
 import subprocess
 import sys
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from cargohold.client import Client
 from cargohold_testkit.servers import EmulatorServer, closed_port
@@ -19,19 +16,6 @@ from cargohold_testkit.servers import EmulatorServer, closed_port
 KEY_ID = f"AKIAMASK{uuid.uuid4().hex[:12].upper()}"
 SECRET = f"masked-secret-{uuid.uuid4().hex}"
 TOKEN = f"masked-session-token-{uuid.uuid4().hex}"
-
-
-@pytest.fixture
-def debug_log() -> Iterator[io.StringIO]:
-    captured = io.StringIO()
-    handler = logging.StreamHandler(captured)
-    root = logging.getLogger()
-    level = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.DEBUG)
-    yield captured
-    root.removeHandler(handler)
-    root.setLevel(level)
 
 
 def test_debug_logs_of_botocore_never_show_a_secret(
