@@ -6,12 +6,20 @@ The deadline is set short here (1 s) so that the suite stays fast; the figures a
 from __future__ import annotations
 
 import time
+import traceback
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
+import adlfs
+import gcsfs
 import pytest
+import s3fs
+from click.testing import CliRunner
 
 from cargohold import BaseArtifactStore
+from cargohold.cli import main
+from cargohold.client import Client
 from cargohold_azure.flavor import AzureArtifactStoreFlavor
 from cargohold_gcs.flavor import GCSArtifactStoreFlavor
 from cargohold_s3.flavor import S3ArtifactStoreFlavor
@@ -37,6 +45,9 @@ def _azure(endpoint: str) -> dict[str, Any]:
     )
     return {"path": "az://container/root", "connection_string": connection}
 
+
+#: Imported here, so that no test times a first import.
+LIBRARIES = (adlfs, gcsfs, s3fs)
 
 FLAVORS: dict[str, tuple[Any, Callable[[str], dict[str, Any]]]] = {
     "s3": (S3ArtifactStoreFlavor, _s3),
@@ -84,3 +95,35 @@ def test_closed_port_fails_within_the_deadline(store_at: Callable[[str], BaseArt
         store.exists("dir")
     assert time.monotonic() - started < BOUND
     assert "127.0.0.1" in str(caught.value)
+
+
+@pytest.mark.parametrize("server", ["hung", "closed"])
+def test_an_uncaught_failure_reads_in_a_few_lines_without_library_frames(
+    store_at: Callable[[str], BaseArtifactStore], hung: HungServer, server: str
+) -> None:
+    """Printed as Python prints an uncaught error: the message says what failed and where, each library error
+    below it is one line, and no frame of the libraries' internals is shown (they ran to 82-165 lines)."""
+    store = store_at(hung.endpoint if server == "hung" else closed_port())
+    with pytest.raises((ConnectionError, TimeoutError)) as caught:
+        store.exists("dir")
+    printed = "".join(traceback.format_exception(caught.value))
+    assert "site-packages" not in printed
+    assert len(printed.splitlines()) <= 25, printed
+    assert "127.0.0.1" in printed.splitlines()[-1]
+
+
+def test_fs_cp_to_a_hung_server_fails_within_the_deadline(
+    store_at: Callable[[str], BaseArtifactStore], hung: HungServer, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """End to end through the CLI (in this process, its imports done, so that only the copy is timed): the copy
+    gives up after one deadline, and is not tried again on its own."""
+    flavor = request.node.callspec.params["store_at"]
+    _, config = FLAVORS[flavor]
+    Client().register_component("artifact_store", "hung", flavor, {**config(hung.endpoint), "deadline": DEADLINE})
+    (tmp_path / "model.bin").write_bytes(b"weights")
+    started = time.monotonic()
+    done = CliRunner().invoke(main, ["fs", "cp", str(tmp_path / "model.bin"), "hung:model.bin"])
+    assert time.monotonic() - started < BOUND
+    assert done.exit_code == 1
+    assert "within the deadline of 1 s" in done.output
+    assert done.exception is None or isinstance(done.exception, SystemExit)

@@ -267,17 +267,19 @@ def test_with_no_credentials_anywhere_the_error_says_what_to_give(make_store: Ca
 
 
 @pytest.mark.parametrize("region", ["us-east-1", "eu-west-1"])
-def test_makedirs_creates_a_missing_bucket_in_the_region(
+def test_the_region_reaches_the_client_and_no_bucket_is_created(
     make_store: Callable[..., S3ArtifactStore],
     s3_server: EmulatorServer,
     raw_filesystem: Callable[[EmulatorServer], Any],
     region: str,
 ) -> None:
+    """s3fs's makedirs would create a missing bucket; a typo in a store's path must not make a new one."""
     bucket = f"cargohold-{region}-{uuid.uuid4().hex[:8]}"
     store = make_store(path=f"s3://{bucket}/root", region=region)
-    store.makedirs("sub")
-    location = raw_filesystem(s3_server).call_s3("get_bucket_location", Bucket=bucket)["LocationConstraint"]
-    assert (location or "us-east-1") == region
+    with pytest.raises(FileNotFoundError, match=f"The bucket '{bucket}' of artifact store"):
+        store.makedirs("sub")
+    assert store.filesystem.s3.meta.region_name == region
+    assert bucket not in raw_filesystem(s3_server).ls("")
 
 
 def test_settings_are_applied_over_the_config(

@@ -41,7 +41,7 @@ from typing import IO, TYPE_CHECKING
 
 from cargohold.artifact_stores._staged import READ_SIZE
 from cargohold.artifact_stores.base import STAGING_SUFFIX, BaseArtifactStore, ObjectInfo
-from cargohold.exceptions import CargoholdError, ProtectedPathError
+from cargohold.exceptions import CargoholdError, DeadlineError, ProtectedPathError
 from cargohold.fileio import check_deletable
 from cargohold.targets import Location, relative, resolve, same_store, segments
 
@@ -661,7 +661,10 @@ def _copy_one(job: _Copy, overwrite: bool, stop: threading.Event, recorder: _Rec
 
 def _transient(error: BaseException) -> bool:
     """Whether an error may go away when the file is tried again: a dropped connection, a timeout, a 5xx
-    or throttling, as the cloud libraries raise them (an ``errno``, a ``status``, or botocore's codes)."""
+    or throttling, as the cloud libraries raise them (an ``errno``, a ``status``, or botocore's codes). A spent
+    deadline is not: the store already tried again within it."""
+    if isinstance(error, DeadlineError):
+        return False
     if isinstance(error, (ConnectionError, TimeoutError)):
         return True
     if isinstance(error, OSError) and error.errno in _TRANSIENT_ERRNOS:

@@ -32,27 +32,27 @@ _MAGIC = frozenset("*?[")
 
 
 def _translated(method: F) -> F:
-    """Turn a backend's own exception types into the standard ones, keeping the original chained."""
+    """Turn a backend's own exception types into the standard ones, keeping the original chained.
+
+    A standard error leaves the store reading well: its traceback starts at the store's method, and each
+    exception chained below it shows as its one-line message, without the library's frames.
+    """
 
     @functools.wraps(method)
     def wrapper(self: FsspecArtifactStore, *args: Any, **kwargs: Any) -> Any:
         try:
             return method(self, *args, **kwargs)
-        except (CargoholdError, ValueError, TypeError):
+        except (ValueError, TypeError):
             raise
-        except FileNotFoundError as exc:
-            if "://" in str(exc) or not args or not isinstance(args[0], str):
-                raise
-            # The libraries name the missing object by their own inner path (``bucket/key``, ``b/x/o/key``): say
-            # which URL of this store was missing instead. Chained, in case the library's words help.
-            raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), self._shown(args[0])) from exc
         except Exception as exc:
-            if type(exc).__module__ == "builtins":  # already standard; a library's OSError subclass is not
-                raise
-            mapped = self.translate_error(exc)
-            if mapped is exc:
-                raise
-            raise mapped from exc
+            error = exc if isinstance(exc, CargoholdError) else self._standard_error(exc, args)
+        if not isinstance(error, OSError):
+            raise error
+        chained = error.__cause__ or (None if error.__suppress_context__ else error.__context__)
+        while chained is not None:
+            chained.__traceback__ = None
+            chained = chained.__cause__ or (None if chained.__suppress_context__ else chained.__context__)
+        raise error.with_traceback(None)
 
     return cast(F, wrapper)
 
@@ -98,7 +98,11 @@ class FsspecArtifactStore(BaseArtifactStore):
     #: a copy's memory small.
     upload_part_size: ClassVar[int] = 6 << 20
     upload_concurrency: ClassVar[int] = 4
+    #: What a root's first segment names on this service ("bucket", "container"); set, a missing one is
+    #: reported as missing instead of looking like an empty store (or, on S3, being created by ``makedirs``).
+    bucket_kind: ClassVar[str | None] = None
     _filesystem: AbstractFileSystem | None = None
+    _bucket_seen = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """A store whose backend comes from its own ``filesystem`` property (as ZenML's guide writes one) hands
@@ -168,11 +172,61 @@ class FsspecArtifactStore(BaseArtifactStore):
     def _parts_of_fs_path(self, fs_path: str) -> Parts:
         return normalize(cast(str, self.filesystem._strip_protocol(fs_path))) or ()
 
+    def _bucket_missing(self) -> bool:
+        """Whether the service says the root's bucket does not exist: asked once per store until it does.
+
+        Only a not-found answer counts; a caller allowed objects but not the bucket itself (a 403) goes on as
+        before. Asked only where a missing bucket would otherwise pass unnoticed: after a not-found, at the root.
+        """
+        if self.bucket_kind is None or self._bucket_seen or not self._root[1]:
+            return False
+        try:
+            self.filesystem.info(self._fs_path(self._root[1][:1]))
+        except FileNotFoundError:
+            return True
+        except Exception as exc:
+            if not isinstance(exc, PermissionError) and not isinstance(self.translate_error(exc), PermissionError):
+                raise
+        self._bucket_seen = True
+        return False
+
+    def _check_bucket(self) -> None:
+        """Raise, in one sentence, when the root's bucket does not exist."""
+        if self._bucket_missing():
+            raise FileNotFoundError(
+                errno.ENOENT,
+                f"The {self.bucket_kind} {self._root[1][0]!r} of artifact store {self.name or self.path!r} does "
+                f"not exist; create it, or point the store at a {self.bucket_kind} that exists",
+                self.path,
+            )
+
+    def _standard_error(self, exc: Exception, args: tuple[Any, ...]) -> BaseException:
+        """What a call that raised ``exc`` raises instead: a standard exception chained to it, or ``exc``."""
+        if isinstance(exc, FileNotFoundError):
+            try:
+                self._check_bucket()
+            except FileNotFoundError as missing:
+                return missing
+            if "://" in str(exc) or not args or not isinstance(args[0], str):
+                return exc
+            # The libraries name the missing object by their own inner path (``bucket/key``, ``b/x/o/key``): say
+            # which URL of this store was missing instead. Chained, in case the library's words help.
+            mapped: BaseException = FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), self._shown(args[0]))
+        elif type(exc).__module__ == "builtins":  # already standard; a library's OSError subclass is not
+            return exc
+        else:
+            mapped = self.translate_error(exc)
+            if mapped is exc:
+                return exc
+        mapped.__cause__ = exc
+        return mapped
+
     def _info(self, parts: Parts) -> dict[str, Any]:
         try:
             return cast(dict[str, Any], self.filesystem.info(self._fs_path(parts)))
         except FileNotFoundError:
-            if parts == self._root[1]:  # the root always exists, even with nothing under it yet
+            if parts == self._root[1]:  # the root always exists, even with nothing under it yet: if its bucket does
+                self._check_bucket()
                 return {"name": self._fs_path(parts), "type": "directory", "size": 0}
             raise
 
@@ -205,7 +259,15 @@ class FsspecArtifactStore(BaseArtifactStore):
                 raw.close()
                 raise IsADirectoryError(f"{self._full(parts)!r} is a directory")
             return cast(IO[Any], raw if "b" in mode else io.TextIOWrapper(raw, encoding="utf-8"))
-        raw, publish, abort = self._open_staged(fs_path, binary)
+        raw, publish_raw, abort = self._open_staged(fs_path, binary)
+
+        def publish() -> None:
+            try:
+                publish_raw()
+            except FileNotFoundError:  # a missing bucket shows only here, at close, in the service's own words
+                self._check_bucket()
+                raise
+
         if "b" in mode:
             return cast(IO[Any], StagedFile(raw, publish, abort))
         text = io.TextIOWrapper(raw, encoding="utf-8", write_through=True)
@@ -314,7 +376,9 @@ class FsspecArtifactStore(BaseArtifactStore):
     @_translated
     def exists(self, path: str) -> bool:
         parts = self._parts(path)
-        return parts == self._root[1] or bool(self.filesystem.exists(self._fs_path(parts)))
+        if parts == self._root[1]:
+            return not self._bucket_missing()
+        return bool(self.filesystem.exists(self._fs_path(parts)))
 
     @_translated
     def glob(self, pattern: str) -> list[str]:
@@ -326,7 +390,9 @@ class FsspecArtifactStore(BaseArtifactStore):
     @_translated
     def isdir(self, path: str) -> bool:
         parts = self._parts(path)
-        return parts == self._root[1] or bool(self.filesystem.isdir(self._fs_path(parts)))
+        if parts == self._root[1]:
+            return not self._bucket_missing()
+        return bool(self.filesystem.isdir(self._fs_path(parts)))
 
     @_translated
     def listdir(self, path: str) -> list[str]:
@@ -368,6 +434,7 @@ class FsspecArtifactStore(BaseArtifactStore):
     def makedirs(self, path: str) -> None:
         parts = self._parts(path)
         fs_path = self._fs_path(parts)
+        self._check_bucket()  # s3fs would create a missing bucket
         if self.filesystem.isfile(fs_path):
             raise FileExistsError(f"{self._full(parts)!r} is a file")
         self.filesystem.makedirs(fs_path, exist_ok=True)
@@ -375,6 +442,7 @@ class FsspecArtifactStore(BaseArtifactStore):
     @_translated
     def mkdir(self, path: str) -> None:
         parts = self._parts(path)
+        self._check_bucket()
         if self.filesystem.exists(self._fs_path(parts)):
             raise FileExistsError(f"{self._full(parts)!r} already exists")
         if self.supports_empty_dirs and not self.isdir(self._full(parts[:-1])):

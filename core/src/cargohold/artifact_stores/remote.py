@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from pydantic import Field
 
 from cargohold.artifact_stores.base import BaseArtifactStoreConfig
+from cargohold.exceptions import DeadlineError
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -44,7 +45,8 @@ class RemoteArtifactStoreConfig(BaseArtifactStoreConfig):
 
 def apply_deadline(filesystem: AsyncFileSystem, seconds: float, where: str) -> None:
     """Give each of ``filesystem``'s blocking methods a total deadline of ``seconds``, past which the
-    operation is cancelled and raises ``TimeoutError`` naming ``where``; bulk transfers are left as they are."""
+    operation is cancelled and raises ``DeadlineError`` (a ``TimeoutError``) naming ``where``; bulk transfers
+    are left as they are."""
     from fsspec.asyn import sync
     from fsspec.exceptions import FSTimeoutError
 
@@ -61,7 +63,7 @@ def apply_deadline(filesystem: AsyncFileSystem, seconds: float, where: str) -> N
                 cause = exc.__cause__
                 if type(cause) is TimeoutError and str(cause):  # a request's own timeout, already explained
                     raise cause from None
-                raise TimeoutError(
+                raise DeadlineError(
                     f"{where} did not finish {name} within the deadline of {seconds:g} s; check that it is up, "
                     "or raise deadline in the store's config"
                 ) from None

@@ -51,6 +51,7 @@ class AzureArtifactStore(FsspecArtifactStore):
     config: AzureArtifactStoreConfig
     supports_empty_dirs: ClassVar[bool] = False  # a folder is a name prefix; it exists while a blob is under it
     conditional_write: ClassVar[bool] = True  # If-None-Match: * on Put Block List and Copy Blob
+    bucket_kind = "container"
 
     def _make_filesystem(self) -> AbstractFileSystem:
         config = self.config

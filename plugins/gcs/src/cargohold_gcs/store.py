@@ -211,6 +211,7 @@ class GCSArtifactStore(FsspecArtifactStore):
     config: GCSArtifactStoreConfig
     supports_empty_dirs = False
     conditional_write = True
+    bucket_kind = "bucket"
     #: Create-only writes up to this many bytes are one simple upload, refused atomically by GCS and by
     #: fake-gcs-server alike; larger ones rely on GCS honouring the condition on resumable uploads.
     create_only_buffer: ClassVar[int] = 16 * 2**20

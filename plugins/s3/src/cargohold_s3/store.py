@@ -158,6 +158,7 @@ class S3ArtifactStore(FsspecArtifactStore):
     #: PutObject and CompleteMultipartUpload honour If-None-Match: * (AWS since 2024-08, MinIO, moto).
     conditional_write: ClassVar[bool] = True
     mtime_keys: ClassVar[tuple[str, ...]] = ("LastModified",)
+    bucket_kind = "bucket"
 
     def _make_filesystem(self) -> _S3FileSystem:
         config = self.config
@@ -167,11 +168,8 @@ class S3ArtifactStore(FsspecArtifactStore):
             "read_timeout": config.read_timeout,
             "retries": {"max_attempts": config.max_attempts, "mode": "standard"},
         }
-        if config.region == "us-east-1":
-            # s3fs turns client_kwargs' region_name into a LocationConstraint, which us-east-1 rejects.
+        if config.region:
             config_kwargs["region_name"] = config.region
-        elif config.region:
-            client_kwargs["region_name"] = config.region
         config_kwargs.update(config.config_kwargs)
         additional = dict(config.s3_additional_kwargs)
         if self.settings is not None:
