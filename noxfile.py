@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import nox
@@ -15,6 +16,7 @@ nox.options.tags = ["ci"]
 ROOT = Path(__file__).parent
 CORE = "./core"
 TESTKIT = "./packages/testkit"
+UI = "./packages/ui"
 PYTHON = "3.11"
 #: Core and the local flavor are tested on every Python cargohold supports; the cloud flavors on the ends, but
 #: gcs on 3.11 only for now: on 3.13 an aborted resumable upload leaves gcsfs's BytesIO buffer exported when it is
@@ -30,6 +32,8 @@ PLUGINS = {
     "azure": [],
 }
 TEST_TOOLS = ["pytest>=8", "pytest-xdist>=3.5", "uv"]
+#: What the viewer's tests need beside core, the local and s3 flavors, the viewer and the kit.
+UI_TEST_NEEDS = ["httpx>=0.27", "selenium>=4.20", "pandas>=2", "matplotlib>=3.8", *PLUGINS["s3"]]
 #: What the distributed tests need; never a dependency of any distribution.
 DISTRIBUTED = ["dask[distributed,dataframe]>=2024.8", "pyarrow>=15", "pandas>=2"]
 
@@ -103,6 +107,24 @@ def tests_distributed(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON, tags=["ci"])
+def tests_ui(session: nox.Session) -> None:
+    """The viewer: its app through Starlette's TestClient, `cargohold ui` on uvicorn against moto, headless Chromium."""
+    _debian_chromium(session)
+    session.install(CORE, "./plugins/local", "./plugins/s3", UI, TESTKIT, *TEST_TOOLS, *UI_TEST_NEEDS)
+    _pytest(session, "-n", "2", "tests/ui")
+
+
+def _debian_chromium(session: nox.Session) -> None:
+    """Debian's chromium and chromium-driver for the browser tests, installed on first need (browser downloads
+    are out of reach; the Debian mirrors are not); a machine that has them goes straight on."""
+    if shutil.which("chromium") and shutil.which("chromedriver"):
+        return
+    env = {"DEBIAN_FRONTEND": "noninteractive"}
+    session.run("apt-get", "update", "-q", external=True, env=env)
+    session.run("apt-get", "install", "-y", "-q", "chromium", "chromium-driver", external=True, env=env)
+
+
+@nox.session(python=PYTHON, tags=["ci"])
 def lint(session: nox.Session) -> None:
     """ruff, for errors and for format."""
     session.install("ruff")
@@ -112,9 +134,9 @@ def lint(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON, tags=["ci"])
 def types(session: nox.Session) -> None:
-    """mypy --strict over core, the plugins and the kit."""
-    sources = ["core/src", *(f"{p}/src" for p in PLUGIN_FOLDERS), "packages/testkit/src"]
-    session.install("mypy", "pytest", CORE, TESTKIT, *PLUGIN_FOLDERS)
+    """mypy --strict over core, the plugins, the kit and the viewer."""
+    sources = ["core/src", *(f"{p}/src" for p in PLUGIN_FOLDERS), "packages/testkit/src", "packages/ui/src"]
+    session.install("mypy", "pytest", CORE, TESTKIT, UI, *PLUGIN_FOLDERS)
     session.run("mypy", "--strict", *sources)
 
 
@@ -122,7 +144,7 @@ def types(session: nox.Session) -> None:
 def build(session: nox.Session) -> None:
     """A wheel for every distribution in dist/, each then installed alone into a fresh venv and imported."""
     session.install("uv")
-    modules = {CORE: "cargohold", TESTKIT: "cargohold_testkit"}
+    modules = {CORE: "cargohold", TESTKIT: "cargohold_testkit", UI: "cargohold_ui"}
     modules.update({folder: f"cargohold_{folder.rpartition('/')[2]}" for folder in PLUGIN_FOLDERS})
     out = ROOT / "dist"
     for folder in modules:

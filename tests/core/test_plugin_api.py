@@ -33,8 +33,8 @@ def test_a_flavor_modules_imports_pull_in_no_filesystem_library() -> None:
 
 
 def test_a_name_it_does_not_offer_lists_the_ones_it_does() -> None:
-    with pytest.raises(AttributeError, match=r"flavors may use: .*FsspecArtifactStore"):
-        cargohold.plugin.Client  # noqa: B018
+    with pytest.raises(AttributeError, match=r"plugins may use: .*FsspecArtifactStore"):
+        cargohold.plugin.transfer  # noqa: B018
 
 
 REPO = Path(__file__).resolve().parents[2]
@@ -75,6 +75,12 @@ def test_the_in_repo_plugins_import_only_from_cargohold_plugin() -> None:
     assert found == []
 
 
+def test_the_viewer_imports_only_from_cargohold_plugin() -> None:
+    package = REPO / "packages" / "ui" / "src" / "cargohold_ui"
+    found = [problem for path in sorted(package.glob("*.py")) for problem in private_imports(path, path.read_text())]
+    assert found == []
+
+
 def test_the_scaffold_and_the_guide_import_only_from_cargohold_plugin(tmp_path: Path) -> None:
     files = write_project("myfs", "myfs://", tmp_path)
     found = [problem for path in files if path.suffix == ".py" for problem in private_imports(path, path.read_text())]
@@ -86,10 +92,10 @@ def test_the_scaffold_and_the_guide_import_only_from_cargohold_plugin(tmp_path: 
 
 
 def test_a_private_import_is_caught() -> None:
-    source = "from cargohold.artifact_stores.fsspec_store import Reader\nfrom cargohold.plugin import Client\n"
+    source = "from cargohold.artifact_stores.fsspec_store import Reader\nfrom cargohold.plugin import transfer\n"
     assert private_imports(Path("store.py"), source) == [
         "store.py:1 imports cargohold.artifact_stores.fsspec_store; a plugin imports only from cargohold.plugin",
-        "store.py:2 imports Client from cargohold.plugin, which has no such name",
+        "store.py:2 imports transfer from cargohold.plugin, which has no such name",
     ]
 
 

@@ -1,6 +1,8 @@
-"""Everything a flavor's ``flavor.py`` and ``store.py`` import, from one place that stays stable.
+"""Everything a plugin imports from cargohold, from one place that stays stable.
 
-A plugin imports only from here; the modules behind these names may move between releases.
+A plugin imports only from here; the modules behind these names may move between releases. A flavor
+uses the store bases; a visualizer ``Visualizer`` and ``Visualization``; an application such as a viewer
+the registry's ``Client``, ``in_named_store`` and the artifact readers.
 Each name loads its module on first access, so a flavor module importing the config and flavor
 bases never pulls in fsspec through ``FsspecArtifactStore``::
 
@@ -25,11 +27,14 @@ if TYPE_CHECKING:
     )
     from cargohold.artifact_stores.fsspec_store import FsspecArtifactStore, PartUpload, Reader, SizedStream
     from cargohold.artifact_stores.remote import RemoteArtifactStoreConfig, apply_deadline
+    from cargohold.artifacts import METADATA, VisualizationFile, list_visualizations, load_metadata
+    from cargohold.client import Client
     from cargohold.components import StackComponent, StackComponentConfig, StackComponentSettings, StackComponentType
     from cargohold.exceptions import (
         CargoholdError,
         InvalidConfigError,
         MissingDependencyError,
+        NotRegisteredError,
         OutsideStoreError,
         ProtectedPathError,
     )
@@ -37,6 +42,7 @@ if TYPE_CHECKING:
     from cargohold.hookspecs import hookimpl
     from cargohold.locations import home
     from cargohold.secrets import SecretField, SecretReference, parse_secret_reference
+    from cargohold.targets import Location, in_named_store
     from cargohold.visualizers import Visualization, Visualizer
 
 _LAZY = {
@@ -57,33 +63,47 @@ _LAZY = {
         ["FsspecArtifactStore", "PartUpload", "Reader", "SizedStream"], "cargohold.artifact_stores.fsspec_store"
     ),
     **dict.fromkeys(["RemoteArtifactStoreConfig", "apply_deadline"], "cargohold.artifact_stores.remote"),
+    **dict.fromkeys(["METADATA", "VisualizationFile", "list_visualizations", "load_metadata"], "cargohold.artifacts"),
+    "Client": "cargohold.client",
     **dict.fromkeys(
         ["StackComponent", "StackComponentConfig", "StackComponentSettings", "StackComponentType"],
         "cargohold.components",
     ),
     **dict.fromkeys(
-        ["CargoholdError", "InvalidConfigError", "MissingDependencyError", "OutsideStoreError", "ProtectedPathError"],
+        [
+            "CargoholdError",
+            "InvalidConfigError",
+            "MissingDependencyError",
+            "NotRegisteredError",
+            "OutsideStoreError",
+            "ProtectedPathError",
+        ],
         "cargohold.exceptions",
     ),
     "Flavor": "cargohold.flavors",
     "hookimpl": "cargohold.hookspecs",
     "home": "cargohold.locations",
     **dict.fromkeys(["SecretField", "SecretReference", "parse_secret_reference"], "cargohold.secrets"),
+    **dict.fromkeys(["Location", "in_named_store"], "cargohold.targets"),
     **dict.fromkeys(["Visualization", "Visualizer"], "cargohold.visualizers"),
 }
 
 __all__ = [
+    "METADATA",
     "STAGING_SUFFIX",
     "BaseArtifactStore",
     "BaseArtifactStoreConfig",
     "BaseArtifactStoreFlavor",
     "CargoholdError",
+    "Client",
     "EndpointUrl",
     "FileStat",
     "Flavor",
     "FsspecArtifactStore",
     "InvalidConfigError",
+    "Location",
     "MissingDependencyError",
+    "NotRegisteredError",
     "ObjectInfo",
     "OutsideStoreError",
     "PartUpload",
@@ -98,11 +118,15 @@ __all__ = [
     "StackComponentSettings",
     "StackComponentType",
     "Visualization",
+    "VisualizationFile",
     "Visualizer",
     "WalkItem",
     "apply_deadline",
     "home",
     "hookimpl",
+    "in_named_store",
+    "list_visualizations",
+    "load_metadata",
     "parse_secret_reference",
 ]
 
@@ -112,7 +136,7 @@ def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(
-            f"module 'cargohold.plugin' has no attribute {name!r}; flavors may use: {', '.join(__all__)}"
+            f"module 'cargohold.plugin' has no attribute {name!r}; plugins may use: {', '.join(__all__)}"
         )
     return getattr(importlib.import_module(module), name)
 
