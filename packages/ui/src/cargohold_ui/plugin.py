@@ -57,6 +57,7 @@ def ui(host: str, port: int, token: str | None) -> None:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
+        sock.listen(2048)  # before the URL is printed: a browser that opens it at once is queued, not refused
     except OSError as exc:
         sock.close()
         raise click.ClickException(f"Cannot listen on {host}:{port} ({exc.strerror}); pick another --port.") from None
