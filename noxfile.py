@@ -33,7 +33,7 @@ PLUGINS = {
 }
 TEST_TOOLS = ["pytest>=8", "pytest-xdist>=3.5", "uv"]
 #: What the viewer's tests need beside core, the local and s3 flavors, the viewer and the kit.
-UI_TEST_NEEDS = ["httpx>=0.27", "selenium>=4.20", "pandas>=2", "matplotlib>=3.8", *PLUGINS["s3"]]
+UI_TEST_NEEDS = ["httpx2>=2.16", "selenium>=4.20", "pandas>=2", "matplotlib>=3.8", *PLUGINS["s3"]]
 #: What the distributed tests need; never a dependency of any distribution.
 DISTRIBUTED = ["dask[distributed,dataframe]>=2024.8", "pyarrow>=15", "pandas>=2"]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from starlette.testclient import TestClient
 
 from cargohold import artifacts
+from cargohold.targets import Location
 from cargohold_ui.app import create_app
 
 TOKEN = "t" * 8 + "-viewer-test-token-" + "0123456789abcdef"
@@ -38,7 +39,7 @@ def logged_in() -> TestClient:
     return client
 
 
-def save_attacks(target: str) -> None:
+def save_attacks(target: str | Location) -> None:
     """An artifact holding the attack markdown and the attack HTML as its visualizations."""
     artifacts.save({"attack": True}, target)
     artifacts.save_visualization(target, ATTACK_MARKDOWN, "markdown", name="notes")

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 from moto_bucket import s3_with_bucket
 from viewer_kit import PNG, TOKEN
@@ -76,8 +76,8 @@ def test_a_user_browses_an_s3_artifact_built_from_the_registrys_secret(viewer: s
     assert "GOOGLE_APPLICATION_CREDENTIALS" not in os.environ
     assert not [n for n in os.environ if n.startswith("AWS_ACCESS") or n.startswith("AWS_SECRET")]
     base = viewer.partition("/?")[0]
-    assert httpx.get(base + "/").status_code == 401
-    with httpx.Client(base_url=base, follow_redirects=True) as browser:
+    assert httpx2.get(base + "/").status_code == 401
+    with httpx2.Client(base_url=base, follow_redirects=True) as browser:
         pages = [browser.get(viewer)]
         assert pages[0].status_code == 200
         assert '<a href="/s/cloud/">cloud</a></td><td>s3</td>' in pages[0].text
