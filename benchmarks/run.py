@@ -26,6 +26,8 @@ MEASURES = {
     "P7": ("discovery with 200 plugin distributions, against 4", "<= 2x", "discovery:p7"),
     "P8": ("peak RSS of `cargohold fs cp` of a 1 GB file", "<= 150 MB, flat", "memory:p8"),
     "P9": ("what fsyncing each copy into a local store costs on a disk", "-", "durability:p9"),
+    "P10": ("the viewer's first page of a 10,000-object folder, against the raw listing", "<= 1.5x", "viewer:p10"),
+    "P11": ("peak RSS of `cargohold ui` streaming a 1 GB download", "<= 150 MB, flat", "viewer:p11"),
 }
 COLUMNS = ("id", "measure", "ours", "baseline", "ratio", "target", "pass")
 
