@@ -19,7 +19,6 @@ from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
-from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import WebDriverWait
 from viewer_kit import save_attacks
 
@@ -95,10 +94,10 @@ def not_blank(png: bytes) -> bool:
     return colours is None or len(colours) > 8
 
 
-def keep(driver: WebDriver | WebElement, name: str) -> None:
+def keep(driver: WebDriver, name: str) -> None:
     folder = os.environ.get("CARGOHOLD_SCREENSHOTS")
     if folder:
-        Path(folder, name).write_bytes(driver.screenshot_as_png)
+        Path(folder, name).write_bytes(driver.get_screenshot_as_png())
 
 
 def test_the_store_list_renders(browser: WebDriver) -> None:
@@ -138,7 +137,7 @@ def test_an_image_visualization_is_visible(browser: WebDriver, viewer: str) -> N
         assert browser.execute_script("return arguments[0].complete && arguments[0].naturalWidth", image) > 100
     browser.execute_script("arguments[0].scrollIntoView()", images[0])
     assert not_blank(images[0].screenshot_as_png)
-    keep(images[0], "viewer-figure.png")
+    keep(browser, "viewer-figure.png")
 
 
 def test_a_request_without_the_token_gets_401(chromium: WebDriver, viewer: str) -> None:

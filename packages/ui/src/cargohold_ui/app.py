@@ -251,7 +251,8 @@ async def _chunks(opened: IO[bytes], start: int, length: int) -> AsyncIterator[b
 
 def _view(store: BaseArtifactStore, view: VisualizationFile, folder: str) -> dict[str, Any]:
     """What the artifact page shows of one visualization: a link for images and HTML, the content of the rest."""
-    shown: dict[str, Any] = {"name": view.name, "kind": view.kind, "path": f"{folder}/{view.path.rpartition('/')[2]}"}
+    shown: dict[str, Any] = {"name": view.name, "kind": view.kind, "media_type": view.media_type}
+    shown["path"] = f"{folder}/{view.path.rpartition('/')[2]}"
     if view.kind in ("image", "html"):
         return shown
     with store.open(view.path, "rb") as f:
