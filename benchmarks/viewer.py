@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -94,7 +95,8 @@ def _download_peak(env: dict[str, str], name: str) -> int:
 
     port = _free_port()
     argv = [script("cargohold"), "ui", "--port", str(port), "--token", TOKEN]
-    server = subprocess.Popen([sys.executable, "-c", LAUNCHER, *argv], env=env, stdout=subprocess.PIPE, text=True)
+    launched = [sys.executable, "-c", LAUNCHER, *argv]
+    server = subprocess.Popen(launched, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         with httpx2.Client(base_url=f"http://127.0.0.1:{port}", timeout=120) as client:
             for _ in range(600):  # the URL goes to /dev/null under the launcher: wait for the port instead
@@ -109,7 +111,10 @@ def _download_peak(env: dict[str, str], name: str) -> int:
                 for chunk in response.iter_bytes(1 << 20):
                     received += len(chunk)
     finally:
-        server.terminate()
+        # Stop the viewer, not the launcher, which then reports the viewer's peak (Linux lists a process's children).
+        children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+        for child in children:
+            os.kill(int(child), signal.SIGTERM)
         out, _ = server.communicate(timeout=60)
     if not out.strip():
         raise RuntimeError(f"the viewer under the launcher reported nothing (exit {server.returncode})")
@@ -125,6 +130,7 @@ def _p11_figure(flavor: str, workdir: Path, sources: dict[int, Path]) -> Figure:
             register(env, "bench", where)
             peaks = {}
             for size, source in sources.items():
+                where.raw.makedirs(where.raw_root, exist_ok=True)
                 where.raw.put_file(str(source), f"{where.raw_root}/{size}.bin")
                 peaks[size] = _download_peak(env, f"{size}.bin")
                 where.clear()
