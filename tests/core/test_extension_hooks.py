@@ -130,6 +130,9 @@ def test_a_plugin_visualizer_is_used_and_a_failing_one_is_skipped(venv: Path, tm
 
 
 def test_broken_visualizer_plugins_are_reported_and_the_rest_load(venv: Path) -> None:
+    doctor = run(venv, "doctor")
+    assert doctor.returncode == 1
+    assert "plugin 'junk_viz' from cargohold-junk-viz 1.0" in doctor.stdout + doctor.stderr
     done = run(venv, "plugins", "--json")
     assert done.returncode == 0, done.stderr
     rows = {row["distribution"]: row for row in json.loads(done.stdout)}

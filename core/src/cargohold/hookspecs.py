@@ -42,5 +42,5 @@ def cargohold_visualizers() -> list[type[Visualizer]]:
 
 @hookspec
 def cargohold_cli_commands() -> list[click.Command]:
-    """Called when the command line needs a command core lacks; return the click commands the plugin adds."""
+    """Called when the command line lists its commands or meets a name core lacks; return the commands to add."""
     raise NotImplementedError

@@ -111,6 +111,12 @@ class FlavorRegistry(Mapping[FlavorKey, "Flavor"]):
                 self._extensions[hook] = self._discovery.gather(hook)
             return self._extensions[hook]
 
+    def load_extensions(self) -> None:
+        """Call every hook beside flavors now, so that the failures of plugins that add visualizers or commands
+        are known too (``cargohold plugins`` and ``doctor`` report them)."""
+        for hook in ("cargohold_visualizers", "cargohold_cli_commands"):
+            self.extensions(hook)
+
     def origin(self, component_type: str, name: str) -> PluginInfo:
         """The plugin that provided a flavor."""
         entry_point = self._slots[(component_type, name)].entry_point

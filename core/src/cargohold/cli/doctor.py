@@ -52,6 +52,7 @@ def problems(client: Client, timeout: float) -> Iterator[Problem]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # each failure is reported below, once
         registry = get_flavor_registry()
+        registry.load_extensions()
     for error in registry.errors:
         yield Problem(
             "plugin",

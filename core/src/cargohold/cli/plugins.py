@@ -22,8 +22,7 @@ def plugins(as_json: bool) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the failures are this command's output, not warnings
         registry = get_flavor_registry()
-        for hook in ("cargohold_visualizers", "cargohold_cli_commands"):  # so that their plugins' failures show too
-            registry.extensions(hook)
+        registry.load_extensions()
     rows: list[dict[str, Any]] = [
         {
             "distribution": info.distribution,
