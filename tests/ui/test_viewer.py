@@ -162,3 +162,14 @@ def test_ranged_downloads(client: TestClient, shelf: Path) -> None:
 )
 def test_range_headers(header: str | None, expected: tuple[int, int, bool] | None) -> None:
     assert byte_range(header, 100) == expected
+
+
+def test_names_and_metadata_are_escaped(client: TestClient, shelf: Path) -> None:
+    (shelf / "runs" / "<img src=x onerror=alert(1)>").mkdir()
+    artifacts.save({"a": 1}, "shelf:runs/tagged", tags={"note": "<script>alert(1)</script>"})
+    listing = client.get("/s/shelf/runs/").text
+    assert "<img src=x" not in listing
+    assert "&lt;img src=x onerror=alert(1)&gt;/</a>" in listing
+    page = client.get("/s/shelf/runs/tagged/").text
+    assert "<script>alert(1)" not in page
+    assert "note=&lt;script&gt;alert(1)&lt;/script&gt;" in page
