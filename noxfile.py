@@ -111,7 +111,7 @@ def tests_ui(session: nox.Session) -> None:
     """The viewer: its app through Starlette's TestClient, `cargohold ui` on uvicorn against moto, headless Chromium."""
     _debian_chromium(session)
     session.install(CORE, "./plugins/local", "./plugins/s3", UI, TESTKIT, *TEST_TOOLS, *UI_TEST_NEEDS)
-    _pytest(session, "-n", "2", "tests/ui")
+    _pytest(session, "-n", "2", "--dist", "loadfile", "tests/ui")  # one browser, viewer and moto per file
 
 
 def _debian_chromium(session: nox.Session) -> None:
