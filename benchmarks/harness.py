@@ -244,3 +244,19 @@ def child_env(**extra: str) -> dict[str, str]:
 def quiet_env(home: Path) -> dict[str, str]:
     """The environment for CLI runs: a private, empty CARGOHOLD_HOME and cache, so no user file is read or written."""
     return child_env(CARGOHOLD_HOME=str(home), CARGOHOLD_CACHE_DIR=str(home / "cache"))
+
+
+@contextlib.contextmanager
+def private_cargohold(where: Path) -> Iterator[Path]:
+    """A registry home, cache and key folder under ``where`` for this process and every one it starts; the home."""
+    names = ("CARGOHOLD_HOME", "CARGOHOLD_CACHE_DIR", "CARGOHOLD_CONFIG_DIR")
+    saved = {name: os.environ.get(name) for name in names}
+    os.environ.update({name: str(where / name.lower()) for name in names})
+    try:
+        yield where / "cargohold_home"
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value

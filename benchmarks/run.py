@@ -26,6 +26,10 @@ MEASURES = {
     "P7": ("discovery with 200 plugin distributions, against 4", "<= 2x", "discovery:p7"),
     "P8": ("peak RSS of `cargohold fs cp` of a 1 GB file", "<= 150 MB, flat", "memory:p8"),
     "P9": ("what fsyncing each copy into a local store costs on a disk", "-", "durability:p9"),
+    "R1": ("the registry under 8 x 50 mixed CLI chains", "0 errors, 400 rows", "registry:r1"),
+    "R2": ("no lost update under 8 x 25 increments", "final 201", "registry:r2"),
+    "R3": ("concurrent first fileio calls", "0 misrouted", "faults:r3"),
+    "R4": ("deadlines against hung and closed servers", "<= deadline + 2 s", "faults:r4"),
     "P10": ("the viewer's first page of a 10,000-object folder, against the raw listing", "<= 1.5x", "viewer:p10"),
     "P11": ("peak RSS of `cargohold ui` streaming a 1 GB download", "<= 150 MB, flat", "viewer:p11"),
 }

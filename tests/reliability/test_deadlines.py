@@ -9,63 +9,32 @@ import time
 import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import adlfs
 import gcsfs
 import pytest
 import s3fs
 from click.testing import CliRunner
+from endpoint_stores import CONFIGS, store_on
 
 from cargohold import BaseArtifactStore
 from cargohold.cli import main
 from cargohold.client import Client
-from cargohold_azure.flavor import AzureArtifactStoreFlavor
-from cargohold_gcs.flavor import GCSArtifactStoreFlavor
-from cargohold_s3.flavor import S3ArtifactStoreFlavor
-from cargohold_testkit.servers import AZURITE_ACCOUNT_KEY, AZURITE_ACCOUNT_NAME, HungServer, closed_port
+from cargohold_testkit.servers import HungServer, closed_port
 
 DEADLINE = 1.0
 #: Generous: the promise is deadline + 2 s, and the machine is shared.
 BOUND = DEADLINE + 2.0
 
 
-def _s3(endpoint: str) -> dict[str, Any]:
-    return {"path": "s3://bucket/root", "endpoint_url": endpoint, "key": "testing", "secret": "testing"}
-
-
-def _gcs(endpoint: str) -> dict[str, Any]:
-    return {"path": "gs://bucket/root", "endpoint_url": endpoint, "token": "anon"}
-
-
-def _azure(endpoint: str) -> dict[str, Any]:
-    connection = (
-        f"DefaultEndpointsProtocol=http;AccountName={AZURITE_ACCOUNT_NAME};AccountKey={AZURITE_ACCOUNT_KEY};"
-        f"BlobEndpoint={endpoint}/{AZURITE_ACCOUNT_NAME};"
-    )
-    return {"path": "az://container/root", "connection_string": connection}
-
-
 #: Imported here, so that no test times a first import.
 LIBRARIES = (adlfs, gcsfs, s3fs)
 
-FLAVORS: dict[str, tuple[Any, Callable[[str], dict[str, Any]]]] = {
-    "s3": (S3ArtifactStoreFlavor, _s3),
-    "gcs": (GCSArtifactStoreFlavor, _gcs),
-    "azure": (AzureArtifactStoreFlavor, _azure),
-}
 
-
-@pytest.fixture(params=sorted(FLAVORS))
+@pytest.fixture(params=sorted(CONFIGS))
 def store_at(request: pytest.FixtureRequest) -> Callable[[str], BaseArtifactStore]:
     """Build the flavor's store against an endpoint, with the short deadline and retries left at their default."""
-    flavor, config = FLAVORS[request.param]
-
-    def build(endpoint: str) -> BaseArtifactStore:
-        store: BaseArtifactStore = flavor().build({**config(endpoint), "deadline": DEADLINE}, name="deadline")
-        return store
-
-    return build
+    return lambda endpoint: store_on(request.param, endpoint, deadline=DEADLINE)
 
 
 @pytest.fixture
@@ -118,8 +87,8 @@ def test_fs_cp_to_a_hung_server_fails_within_the_deadline(
     """End to end through the CLI (in this process, its imports done, so that only the copy is timed): the copy
     gives up after one deadline, and is not tried again on its own."""
     flavor = request.node.callspec.params["store_at"]
-    _, config = FLAVORS[flavor]
-    Client().register_component("artifact_store", "hung", flavor, {**config(hung.endpoint), "deadline": DEADLINE})
+    config = {**CONFIGS[flavor](hung.endpoint), "deadline": DEADLINE}
+    Client().register_component("artifact_store", "hung", flavor, config)
     (tmp_path / "model.bin").write_bytes(b"weights")
     started = time.monotonic()
     done = CliRunner().invoke(main, ["fs", "cp", str(tmp_path / "model.bin"), "hung:model.bin"])
