@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import os
 import shutil
 from pathlib import Path
@@ -32,6 +33,9 @@ PLUGINS = {
     "azure": [],
 }
 TEST_TOOLS = ["pytest>=8", "pytest-xdist>=3.5", "uv"]
+#: The registry suite runs on SQLite and on a PostgreSQL server the tests start (Debian's, see tests/postgres_server).
+POSTGRES = {"initdb": "postgresql", "pg_dump": "postgresql-client"}
+CORE_POSTGRES = f"{CORE}[postgresql]"
 #: What the viewer's tests need beside core, the local and s3 flavors, the viewer and the kit.
 UI_TEST_NEEDS = ["httpx2>=2.16", "selenium>=4.20", "pandas>=2", "matplotlib>=3.8", *PLUGINS["s3"]]
 #: What the distributed tests need; never a dependency of any distribution.
@@ -60,8 +64,10 @@ def _pytest(session: nox.Session, *args: str) -> None:
 
 @nox.session(python=PYTHONS, tags=["ci"])
 def tests_core(session: nox.Session) -> None:
-    """Core alone, with the kit and a memory-backed store; discovery over throwaway plugin venvs."""
-    session.install(CORE, TESTKIT, *TEST_TOOLS)
+    """Core alone, with the kit and a memory-backed store; discovery over throwaway plugin venvs; the registry on
+    SQLite and on PostgreSQL."""
+    _debian(session, POSTGRES)
+    session.install(CORE_POSTGRES, TESTKIT, *TEST_TOOLS)
     _pytest(session, "-n", "2", "tests/core")
 
 
@@ -95,7 +101,8 @@ def tests_integration(session: nox.Session) -> None:
 @nox.session(python=PYTHON, tags=["ci"])
 def tests_reliability(session: nox.Session) -> None:
     """Contention and faults, scaled down: many threads and processes at once, servers killed or hung."""
-    session.install(CORE, *PLUGIN_FOLDERS, TESTKIT, *TEST_TOOLS, *ALL_TEST_NEEDS)
+    _debian(session, POSTGRES)
+    session.install(CORE_POSTGRES, *PLUGIN_FOLDERS, TESTKIT, *TEST_TOOLS, *ALL_TEST_NEEDS)
     _pytest(session, "tests/reliability")
 
 
@@ -109,19 +116,27 @@ def tests_distributed(session: nox.Session) -> None:
 @nox.session(python=PYTHON, tags=["ci"])
 def tests_ui(session: nox.Session) -> None:
     """The viewer: its app through Starlette's TestClient, `cargohold ui` on uvicorn against moto, headless Chromium."""
-    _debian_chromium(session)
+    _debian(session, {"chromium": "chromium", "chromedriver": "chromium-driver"})
     session.install(CORE, "./plugins/local", "./plugins/s3", UI, TESTKIT, *TEST_TOOLS, *UI_TEST_NEEDS)
     _pytest(session, "-n", "2", "--dist", "loadfile", "tests/ui")  # one browser, viewer and moto per file
 
 
-def _debian_chromium(session: nox.Session) -> None:
-    """Debian's chromium and chromium-driver for the browser tests, installed on first need (browser downloads
-    are out of reach; the Debian mirrors are not); a machine that has them goes straight on."""
-    if shutil.which("chromium") and shutil.which("chromedriver"):
+def _debian(session: nox.Session, programs: dict[str, str]) -> None:
+    """Debian packages that real parts of the tests come from (program -> package), installed on first need:
+    browser and database downloads are out of reach, the Debian mirrors are not. A machine that has every
+    program goes straight on; two lanes installing at once wait for each other on dpkg's lock."""
+    missing = [package for program, package in programs.items() if not _program(program)]
+    if not missing:
         return
     env = {"DEBIAN_FRONTEND": "noninteractive"}
-    session.run("apt-get", "update", "-q", external=True, env=env)
-    session.run("apt-get", "install", "-y", "-q", "chromium", "chromium-driver", external=True, env=env)
+    wait = ["-o", "DPkg::Lock::Timeout=900"]
+    session.run("apt-get", *wait, "update", "-q", external=True, env=env)
+    session.run("apt-get", *wait, "install", "-y", "-q", *missing, external=True, env=env)
+
+
+def _program(name: str) -> bool:
+    """Whether ``name`` is installed: on PATH, or where Debian keeps PostgreSQL's server programs."""
+    return bool(shutil.which(name) or glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
 
 
 @nox.session(python=PYTHON, tags=["ci"])
@@ -136,7 +151,7 @@ def lint(session: nox.Session) -> None:
 def types(session: nox.Session) -> None:
     """mypy --strict over core, the plugins, the kit and the viewer."""
     sources = ["core/src", *(f"{p}/src" for p in PLUGIN_FOLDERS), "packages/testkit/src", "packages/ui/src"]
-    session.install("mypy", "pytest", CORE, TESTKIT, UI, *PLUGIN_FOLDERS)
+    session.install("mypy", "pytest", CORE_POSTGRES, TESTKIT, UI, *PLUGIN_FOLDERS)
     session.run("mypy", "--strict", *sources)
 
 

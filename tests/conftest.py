@@ -6,8 +6,12 @@ import io
 import logging
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from postgres_server import PostgresServer
 
 
 @pytest.fixture(autouse=True)
@@ -47,3 +51,24 @@ def debug_log() -> Iterator[io.StringIO]:
     yield captured
     root.removeHandler(handler)
     root.setLevel(level)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A PostgreSQL server for the session (Debian's binaries, on loopback), started only when a test asks."""
+    from postgres_server import postgres
+
+    with postgres() as server:
+        yield server
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def registry_backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run the test once on the embedded SQLite registry and once on a fresh PostgreSQL database, which every
+    process the test starts uses too (through CARGOHOLD_REGISTRY_URL)."""
+    if request.param == "postgresql":
+        server: PostgresServer = request.getfixturevalue("postgres_server")
+        monkeypatch.setenv("CARGOHOLD_REGISTRY_URL", server.new_database())
+    else:
+        monkeypatch.delenv("CARGOHOLD_REGISTRY_URL", raising=False)
+    return str(request.param)

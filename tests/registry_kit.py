@@ -129,3 +129,19 @@ def ok(result: subprocess.CompletedProcess[str]) -> str:
 def digest(path: Path) -> str:
     """The SHA-256 of a file's bytes."""
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def registry_rows(home: Path, sql: str) -> list[tuple[object, ...]]:
+    """Rows of ``sql`` run on the registry the tests' processes use: the PostgreSQL database that
+    CARGOHOLD_REGISTRY_URL names, else the SQLite file in ``home``."""
+    url = os.environ.get("CARGOHOLD_REGISTRY_URL")
+    if url:
+        import psycopg
+
+        with psycopg.connect(url) as conn:
+            return [tuple(row) for row in conn.execute(sql).fetchall()]
+    import contextlib
+    import sqlite3
+
+    with contextlib.closing(sqlite3.connect(home / "registry.db")) as conn:
+        return [tuple(row) for row in conn.execute(sql).fetchall()]

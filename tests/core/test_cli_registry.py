@@ -26,6 +26,7 @@ print(sorted(m for m in {HEAVY!r} if m in sys.modules))
 """
 
 
+@pytest.mark.usefixtures("registry_backend")
 def test_the_seed_flow_from_init_to_fileio(tmp_path: Path) -> None:
     home, repo, elsewhere = tmp_path / "home", make_repo(tmp_path / "repo", PACKAGE), tmp_path / "elsewhere"
     elsewhere.mkdir()

@@ -2,20 +2,48 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
 import stat
+import subprocess
 import uuid
 from pathlib import Path
 
+import pytest
 from registry_kit import FLAVOR, cargohold, make_repo, ok, python
 
 from cargohold.client import Client
 
+#: Every test here runs on the embedded SQLite registry and on a PostgreSQL one.
+pytestmark = pytest.mark.usefixtures("registry_backend")
+
 #: Every secret value the test gives; each is unique, so finding it anywhere is a leak.
 VALUES = ("vault_token", "vault_password", "plain_token", "plain_password", "rotated", "prompted", "filed")
 VALUES += ("rejected", "duplicate", "not_json")
+
+
+def _at_rest(home: Path) -> tuple[str, str, bytes]:
+    """The component rows and the secrets' stored data as text, and the registry's whole bytes: its files, or
+    a pg_dump of its PostgreSQL database."""
+    url = os.environ.get("CARGOHOLD_REGISTRY_URL")
+    if url:
+        import psycopg
+        from postgres_server import binary
+
+        with psycopg.connect(url) as conn:
+            components = "\n".join(map(repr, conn.execute("SELECT * FROM components").fetchall()))
+            stored = "\n".join(row[0] for row in conn.execute("SELECT data FROM secrets").fetchall())
+        dump = subprocess.run([binary("pg_dump"), "--dbname", url], capture_output=True, check=True).stdout
+        assert b"COPY public.secrets" in dump  # the dump does hold the table the values were written to
+        return components, stored, dump
+    registry = home / "registry.db"
+    assert stat.S_IMODE(os.stat(registry).st_mode) == 0o600
+    with contextlib.closing(sqlite3.connect(registry)) as sqlite:
+        components = "\n".join(map(repr, sqlite.execute("SELECT * FROM components").fetchall()))
+        stored = "\n".join(row[0] for row in sqlite.execute("SELECT data FROM secrets").fetchall())
+    return components, stored, b"".join(path.read_bytes() for path in home.glob("registry.db*"))
 
 
 def test_secret_values_appear_in_no_output_and_no_component_row(tmp_path: Path) -> None:
@@ -129,18 +157,12 @@ def test_secret_values_appear_in_no_output_and_no_component_row(tmp_path: Path) 
     assert leaked == []
     assert "********" in everything  # the redacted reprs were printed, so their values would have been seen
 
-    registry = home / "registry.db"
-    assert stat.S_IMODE(os.stat(registry).st_mode) == 0o600
-    conn = sqlite3.connect(registry)
-    components = "\n".join(map(repr, conn.execute("SELECT * FROM components").fetchall()))
-    stored = "\n".join(row[0] for row in conn.execute("SELECT data FROM secrets").fetchall())
-    conn.close()
+    components, stored, files = _at_rest(home)
     assert sorted(name for name, value in secrets.items() if value in components) == []
     assert "{{plain-artifact-store.token}}" in components
     assert "{{vault.password}}" in components
-    # Sealed at rest: no value stands in the secrets table, nor anywhere in the registry's files...
+    # Sealed at rest: no value stands in the secrets table, nor anywhere in the registry's files (or its dump)...
     assert sorted(name for name, value in secrets.items() if value in stored) == []
-    files = b"".join(path.read_bytes() for path in home.glob("registry.db*"))
     assert sorted(name for name, value in secrets.items() if value.encode() in files) == []
     # ...yet the values did reach the registry, so the scans above could have found them.
     with Client(home).registry.read() as tx:

@@ -7,40 +7,14 @@ runs at full size. Processes wait for each other on pipes, never on sleeps.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
-import textwrap
-from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+from registry_load import CLI, COUNTER, increments, mixed_chains, start, together
 
 from cargohold.client import Client
-
-CLI = str(Path(sys.executable).with_name("cargohold"))
-STORE = {"path": "s3://cargohold-reliability/counter", "max_attempts": 1}
-
-
-def start(script: str, *args: str, home: Path) -> subprocess.Popen[str]:
-    """A Python process running ``script`` on the registry in ``home``, talking through pipes."""
-    return subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(script), *args],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "CARGOHOLD_HOME": str(home)},
-    )
-
-
-def finish(processes: Sequence[subprocess.Popen[str]]) -> list[str]:
-    """Each process's output, once every one has exited 0."""
-    results = [p.communicate(timeout=600) for p in processes]
-    assert [p.returncode for p in processes] == [0] * len(processes), [err for _, err in results]
-    return [out for out, _ in results]
-
 
 _HOLDER = """
 import sys
@@ -75,7 +49,7 @@ main(sys.argv[1:], prog_name="cargohold")
 def test_a_writer_kept_waiting_past_the_busy_timeout_says_so_and_then_writes(
     holder: subprocess.Popen[str], cargohold_home: Path
 ) -> None:
-    args = ["artifact-store", "register", "patient", "--flavor", "s3", *(f"--{k}={v}" for k, v in STORE.items())]
+    args = ["artifact-store", "register", "patient", "--flavor", "s3", *(f"--{k}={v}" for k, v in COUNTER.items())]
     writer = start(_PATIENT_WRITER, *args, home=cargohold_home)
     assert writer.stderr is not None
     line = writer.stderr.readline()
@@ -104,65 +78,25 @@ def test_bad_input_is_refused_at_once_while_another_process_writes(
     assert "locked" not in err
 
 
-_CHAINS = """
-import subprocess, sys
-cli, worker, chains = sys.argv[1], sys.argv[2], int(sys.argv[3])
-failures = []
-for chain in range(chains):
-    name = f"w{worker}-c{chain}"
-    path = f"--path=s3://cargohold-reliability/{name}"
-    for args in (
-        ["register", name, "--flavor", "s3", path],
-        ["update", name, "--max-attempts=5"],
-        ["delete", name],
-        ["register", name, "--flavor", "s3", path, "--max-attempts=2"],
-    ):
-        done = subprocess.run([cli, "artifact-store", *args], capture_output=True, text=True)
-        if done.returncode:
-            failures.append(done.stderr.strip())
-print(len(failures), *failures, sep="\\n")
-"""
-
-
+@pytest.mark.usefixtures("registry_backend")
 def test_mixed_cli_chains_from_many_processes_all_succeed(cargohold_home: Path) -> None:
     processes, chains = 6, 3
     Client().stacks()
-    outputs = finish([start(_CHAINS, CLI, str(w), str(chains), home=cargohold_home) for w in range(processes)])
-    assert [out.splitlines()[0] for out in outputs] == ["0"] * processes, outputs
+    assert mixed_chains(cargohold_home, processes, chains).failures == []
     names = {c.name for c in Client().components("artifact_store")} - {"default"}
     assert names == {f"w{w}-c{c}" for w in range(processes) for c in range(chains)}
     assert {c.config["max_attempts"] for c in Client().components("artifact_store") if c.name != "default"} == {2}
 
 
-_INCREMENTS = """
-import sys
-from cargohold import RevisionConflictError
-from cargohold.client import Client
-
-client, count, conflicts = Client(), int(sys.argv[1]), 0
-for _ in range(count):
-    while True:
-        read = client.get_component("artifact_store", "counter")
-        try:
-            client.update_component(
-                "artifact_store", "counter", {"max_attempts": read.config["max_attempts"] + 1},
-                if_revision=read.revision,
-            )
-            break
-        except RevisionConflictError:
-            conflicts += 1
-print(conflicts)
-"""
-
-
+@pytest.mark.usefixtures("registry_backend")
 def test_increments_from_many_processes_lose_no_update(cargohold_home: Path) -> None:
-    processes, increments = 8, 25
-    registered = Client().register_component("artifact_store", "counter", "s3", STORE)
-    outputs = finish([start(_INCREMENTS, str(increments), home=cargohold_home) for _ in range(processes)])
+    processes, count = 8, 25
+    registered = Client().register_component("artifact_store", "counter", "s3", COUNTER)
+    conflicts = increments(cargohold_home, processes, count)
     counter = Client().get_component("artifact_store", "counter")
-    assert counter.config["max_attempts"] == 1 + processes * increments
-    assert counter.revision == registered.revision + processes * increments
-    assert sum(int(out) for out in outputs) > 0  # the writers did meet, and the conflicts were caught
+    assert counter.config["max_attempts"] == 1 + processes * count
+    assert counter.revision == registered.revision + processes * count
+    assert conflicts > 0  # the writers did meet, and the conflicts were caught
 
 
 _CLI_INCREMENTS = """
@@ -183,16 +117,18 @@ for _ in range(count):
 """
 
 
+@pytest.mark.usefixtures("registry_backend")
 def test_cli_increments_with_if_revision_lose_no_update(cargohold_home: Path) -> None:
     processes, increments = 4, 4
-    Client().register_component("artifact_store", "counter", "s3", STORE)
-    finish([start(_CLI_INCREMENTS, CLI, str(increments), home=cargohold_home) for _ in range(processes)])
+    Client().register_component("artifact_store", "counter", "s3", COUNTER)
+    together([start(_CLI_INCREMENTS, CLI, str(increments), home=cargohold_home) for _ in range(processes)])
     assert Client().get_component("artifact_store", "counter").config["max_attempts"] == 1 + processes * increments
 
 
+@pytest.mark.usefixtures("registry_backend")
 def test_a_stale_revision_is_refused_and_changes_nothing() -> None:
     client = Client()
-    first = client.register_component("artifact_store", "counter", "s3", STORE)
+    first = client.register_component("artifact_store", "counter", "s3", COUNTER)
     second = client.update_component("artifact_store", "counter", {"max_attempts": 7}, if_revision=first.revision)
     assert second.revision == first.revision + 1
     with pytest.raises(Exception, match=r"is at revision 2, not 1: someone changed it since you read it") as caught:

@@ -45,12 +45,13 @@ from cargohold.exceptions import (
 from cargohold.plugins import get_flavor_registry
 from cargohold.registry import (
     DEFAULT_STACK,
+    REGISTRY_FILE,
     ComponentRecord,
-    Registry,
     SecretRecord,
     StackRecord,
     Transaction,
     check_name,
+    open_registry,
 )
 from cargohold.secrets import SecretReference, parse_secret_reference
 from cargohold.sources import load_source, source_root
@@ -63,7 +64,6 @@ if TYPE_CHECKING:
 __all__ = ["REGISTRY_FILE", "Client", "FlavorInfo", "Stack"]
 
 #: The registry's file name inside ``cargohold.locations.home()``.
-REGISTRY_FILE = "registry.db"
 _ARTIFACT_STORE = StackComponentType.ARTIFACT_STORE.value
 
 
@@ -123,9 +123,10 @@ class Client:
     it raises, nothing does.
     """
 
-    def __init__(self, home: Path | None = None) -> None:
+    def __init__(self, home: Path | None = None, *, url: str | None = None) -> None:
+        """The registry ``url`` names (``postgresql://...``), else the one ``home`` uses (see ``open_registry``)."""
         self.home = home or locations.home()
-        self.registry = Registry(self.home / REGISTRY_FILE, default_store=self._default_artifact_store)
+        self.registry = open_registry(self.home, self._default_artifact_store, url)
 
     def _default_artifact_store(self) -> tuple[str, Mapping[str, Any]] | None:
         """A local store under the home folder, when the local flavor is installed."""

@@ -18,6 +18,7 @@ __all__ = ["main"]
 _COMMANDS = {
     "artifact": "cargohold.cli.artifact:artifact",
     "artifact-store": "cargohold.cli.components:artifact_store",
+    "connect": "cargohold.cli.connect:connect",
     "doctor": "cargohold.cli.doctor:doctor",
     "flavor": "cargohold.cli.flavor:flavor",
     "fs": "cargohold.cli.fs:fs",

@@ -23,7 +23,7 @@ from cargohold.exceptions import RegistryError
 from cargohold.registry._schema import SCHEMA_VERSION, migrate, schema_version
 from cargohold.registry._transaction import Transaction
 
-__all__ = ["BUSY_TIMEOUT_SECONDS", "DEFAULT_STACK", "DefaultStore", "Registry", "after_commit"]
+__all__ = ["BUSY_TIMEOUT_SECONDS", "DEFAULT_STACK", "DefaultStore", "Registry", "after_commit", "committed", "seed"]
 
 #: The stack (and its artifact store) a new registry starts with.
 DEFAULT_STACK = "default"
@@ -48,6 +48,24 @@ def after_commit(listener: Callable[[], None]) -> None:
     """
     if listener not in _committed:
         _committed.append(listener)
+
+
+def committed() -> None:
+    """Tell the ``after_commit`` listeners that this process committed a write, to any registry."""
+    for listener in _committed:
+        listener()
+
+
+def seed(tx: Transaction, default_store: DefaultStore) -> None:
+    """What a new registry starts with: the ``default`` stack, active, with the default artifact store."""
+    default = default_store()
+    members = []
+    if default is not None:
+        flavor, config = default
+        members.append(tx.insert_component(StackComponentType.ARTIFACT_STORE.value, DEFAULT_STACK, flavor, config))
+    stack = tx.insert_stack(DEFAULT_STACK, members)
+    tx.set_active_stack(stack.id)
+    tx.seal_plain_secrets()  # nothing to seal yet: marks the new registry as sealed
 
 
 class Registry:
@@ -77,8 +95,7 @@ class Registry:
         """One write transaction: all of it is committed, or none of it when anything raises."""
         with self._writer_lock(), self._transaction("BEGIN IMMEDIATE") as tx:
             yield tx
-        for listener in _committed:
-            listener()
+        committed()
 
     @contextlib.contextmanager
     def _writer_lock(self) -> Iterator[None]:
@@ -228,21 +245,11 @@ class Registry:
             if version < SCHEMA_VERSION:
                 migrate(conn, version)
                 if version == 0:
-                    self._seed(Transaction(conn))
+                    seed(Transaction(conn), self._default_store)
         except BaseException:
             conn.rollback()
             raise
         conn.commit()
-
-    def _seed(self, tx: Transaction) -> None:
-        default = self._default_store()
-        members = []
-        if default is not None:
-            flavor, config = default
-            members.append(tx.insert_component(StackComponentType.ARTIFACT_STORE.value, DEFAULT_STACK, flavor, config))
-        stack = tx.insert_stack(DEFAULT_STACK, members)
-        tx.set_active_stack(stack.id)
-        tx.seal_plain_secrets()  # nothing to seal yet: marks the new file as sealed
 
 
 @contextlib.contextmanager

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-import sqlite3
+from typing import TYPE_CHECKING
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "migrate", "schema_version"]
+if TYPE_CHECKING:
+    from cargohold.registry._transaction import Connection
+
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "SQLITE_HAS_TABLE", "migrate", "schema_version"]
+
+#: Whether the table named by the parameter exists, in SQLite's catalog.
+SQLITE_HAS_TABLE = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
 
 #: ``MIGRATIONS[n]`` takes a file from version ``n`` to ``n + 1``; append, never edit.
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
@@ -58,17 +64,17 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
-def schema_version(conn: sqlite3.Connection) -> int:
-    """The version a file is at; 0 for a new, empty file."""
-    if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'").fetchone() is None:
+def schema_version(conn: Connection, has_table: str = SQLITE_HAS_TABLE) -> int:
+    """The version a database is at; 0 for a new, empty one. ``has_table`` asks the backend's catalog."""
+    if conn.execute(has_table, ("schema_version",)).fetchone() is None:
         return 0
     row = conn.execute("SELECT version FROM schema_version").fetchone()
-    return int(row[0]) if row else 0
+    return int(row["version"]) if row else 0
 
 
-def migrate(conn: sqlite3.Connection, version: int) -> None:
-    """Bring a file from ``version`` to ``SCHEMA_VERSION``; the caller holds the write transaction."""
+def migrate(conn: Connection, version: int) -> None:
+    """Bring a database from ``version`` to ``SCHEMA_VERSION``; the caller holds the write transaction."""
     for statements in MIGRATIONS[version:]:
         for statement in statements:
-            conn.execute(statement)
+            conn.execute(statement, ())
     conn.execute("UPDATE schema_version SET version = ?", (SCHEMA_VERSION,))

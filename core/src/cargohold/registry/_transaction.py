@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from cargohold._names import NAME
 from cargohold._sealing import is_sealed, seal, unseal
 from cargohold.exceptions import InvalidConfigError, NameTakenError, NotRegisteredError, SecretNotFoundError
 from cargohold.registry._records import ComponentRecord, FlavorRecord, SecretRecord, StackRecord
 
-__all__ = ["NAME_PATTERN", "Transaction"]
+__all__ = ["NAME_PATTERN", "Connection", "Row", "Transaction"]
 
 #: Names of components, stacks and secrets, and secret keys: they must fit into a ``{{secret.key}}`` reference.
 NAME_PATTERN = re.compile(NAME)
@@ -24,6 +23,26 @@ _ACTIVE_STACK = "active_stack"
 _SEALED = "secrets_sealed"
 #: A constant spliced into a few queries; no SQL is ever built from input.
 _COMPONENT_COLUMNS = "id, name, type, flavor, config, created, updated, revision"
+
+
+class Row(Protocol):
+    """A result row by column name: ``sqlite3.Row``, or psycopg's ``dict_row``."""
+
+    def __getitem__(self, key: str, /) -> Any: ...
+
+    def keys(self) -> Iterable[str]: ...
+
+
+class _Cursor(Protocol):
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+
+class Connection(Protocol):
+    """What the queries need of a database connection: SQLite's, or the PostgreSQL adapter's."""
+
+    def execute(self, sql: str, parameters: Sequence[Any] = ..., /) -> _Cursor: ...
 
 
 def _now() -> str:
@@ -43,7 +62,7 @@ def _missing(kind: str, name: str, known: Iterable[str]) -> NotRegisteredError:
     return NotRegisteredError(f"No {kind} named {name!r} is registered (registered: {listed}).")
 
 
-def _component(row: sqlite3.Row) -> ComponentRecord:
+def _component(row: Row) -> ComponentRecord:
     return ComponentRecord(
         id=row["id"],
         name=row["name"],
@@ -56,7 +75,7 @@ def _component(row: sqlite3.Row) -> ComponentRecord:
     )
 
 
-def _secret(row: sqlite3.Row) -> SecretRecord:
+def _secret(row: Row) -> SecretRecord:
     return SecretRecord(
         id=row["id"],
         name=row["name"],
@@ -75,14 +94,14 @@ def _sealed_json(values: Mapping[str, str]) -> str:
 class Transaction:
     """One read or write transaction; ``Registry.read()`` and ``Registry.write()`` hand it out."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
-    def _one(self, sql: str, *params: Any) -> sqlite3.Row | None:
-        row: sqlite3.Row | None = self._conn.execute(sql, params).fetchone()
+    def _one(self, sql: str, *params: Any) -> Row | None:
+        row: Row | None = self._conn.execute(sql, params).fetchone()
         return row
 
-    def _all(self, sql: str, *params: Any) -> list[sqlite3.Row]:
+    def _all(self, sql: str, *params: Any) -> list[Row]:
         return self._conn.execute(sql, params).fetchall()
 
     def _run(self, sql: str, *params: Any) -> None:
@@ -142,7 +161,7 @@ class Transaction:
 
     def components_mentioning(self, text: str) -> list[ComponentRecord]:
         """Components whose stored config holds ``text`` anywhere: the few worth parsing for a secret's references."""
-        rows = self._all(f"SELECT {_COMPONENT_COLUMNS} FROM components WHERE instr(config, ?) > 0", text)
+        rows = self._all(f"SELECT {_COMPONENT_COLUMNS} FROM components WHERE config LIKE '%' || ? || '%'", text)
         return [_component(row) for row in rows]
 
     def find_component(self, component_type: str, name: str) -> ComponentRecord | None:
@@ -223,7 +242,7 @@ class Transaction:
 
     # -- stacks ------------------------------------------------------------------------------------
 
-    def _stack(self, row: sqlite3.Row, active_id: str | None) -> StackRecord:
+    def _stack(self, row: Row, active_id: str | None) -> StackRecord:
         members = self._all(
             "SELECT c.id, c.name, c.type, c.flavor, c.config, c.created, c.updated, c.revision FROM stack_components s "
             "JOIN components c ON c.id = s.component_id WHERE s.stack_id = ? ORDER BY s.type",
@@ -394,7 +413,7 @@ class Transaction:
             if not all(is_sealed(value) for value in stored.values()):
                 self._run("UPDATE secrets SET data = ? WHERE id = ?", _sealed_json(unseal(stored)), row["id"])
                 changed += 1
-        self._run("INSERT OR REPLACE INTO state (key, value) VALUES (?, '1')", _SEALED)
+        self._run("INSERT INTO state (key, value) VALUES (?, '1') ON CONFLICT (key) DO NOTHING", _SEALED)
         return changed
 
     def rename_secret(self, secret: SecretRecord, new_name: str) -> SecretRecord:
