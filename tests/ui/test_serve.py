@@ -77,7 +77,8 @@ def test_a_user_browses_an_s3_artifact_built_from_the_registrys_secret(viewer: s
     assert not [n for n in os.environ if n.startswith("AWS_ACCESS") or n.startswith("AWS_SECRET")]
     base = viewer.partition("/?")[0]
     assert httpx2.get(base + "/").status_code == 401
-    with httpx2.Client(base_url=base, follow_redirects=True) as browser:
+    # The first listing imports s3fs in the viewer, which takes longer than httpx's 5 s on a loaded machine.
+    with httpx2.Client(base_url=base, follow_redirects=True, timeout=60) as browser:
         pages = [browser.get(viewer)]
         assert pages[0].status_code == 200
         assert '<a href="/s/cloud/">cloud</a></td><td>s3</td>' in pages[0].text
