@@ -42,19 +42,21 @@ def peak_rss(argv: list[str], env: dict[str, str]) -> int:
     return int(done.stdout) * 1024  # kilobytes on Linux
 
 
-def _flavor(flavor: str, workdir: Path, sources: dict[int, Path]) -> Figure:
-    measure = f"{flavor}: peak RSS of `cargohold fs cp` of a {SIZES[-1] // MB} MB file into the store"
-    try:
-        cargohold = script("cargohold")
-        with place(flavor, workdir, "p8") as where:
-            env = quiet_env(workdir / f"home-{flavor}")
-            register(env, f"bench-{flavor}", where)
-            peaks = {}
-            for size, source in sources.items():
-                peaks[size] = peak_rss([cargohold, "fs", "cp", "-q", str(source), f"bench-{flavor}:{size}.bin"], env)
-                where.clear()
-    except NotAvailableError as exc:
-        return missing(measure, TARGET, str(exc))
+def source_files(workdir: Path) -> dict[int, Path]:
+    """One file of each of ``SIZES`` in ``workdir``, written in blocks so that making it costs no memory."""
+    block = os.urandom(8 * MB)
+    sources = {}
+    for size in SIZES:
+        sources[size] = workdir / f"{size // MB}MB.bin"
+        with sources[size].open("wb") as f:
+            for _ in range(size // len(block)):
+                f.write(block)
+    return sources
+
+
+def flat_peak(measure: str, peaks: dict[int, int]) -> Figure:
+    """The row for a peak RSS measured at each of ``SIZES``: under ``LIMIT`` and flat from the smaller to the
+    larger file, or a miss saying by how much it grew."""
     small, large = (peaks[size] for size in SIZES)
     flat = large - small <= GROWTH
     return Figure(
@@ -68,16 +70,26 @@ def _flavor(flavor: str, workdir: Path, sources: dict[int, Path]) -> Figure:
     )
 
 
+def _flavor(flavor: str, workdir: Path, sources: dict[int, Path]) -> Figure:
+    measure = f"{flavor}: peak RSS of `cargohold fs cp` of a {SIZES[-1] // MB} MB file into the store"
+    try:
+        cargohold = script("cargohold")
+        with place(flavor, workdir, "p8") as where:
+            env = quiet_env(workdir / f"home-{flavor}")
+            register(env, f"bench-{flavor}", where)
+            peaks = {}
+            for size, source in sources.items():
+                peaks[size] = peak_rss([cargohold, "fs", "cp", "-q", str(source), f"bench-{flavor}:{size}.bin"], env)
+                where.clear()
+    except NotAvailableError as exc:
+        return missing(measure, TARGET, str(exc))
+    return flat_peak(measure, peaks)
+
+
 def p8() -> Result:
     """One copy of each size into each store; RSS is not noisy the way time is, so once is enough."""
-    block = os.urandom(8 * MB)
     with scratch("p8") as workdir:
-        sources = {}
-        for size in SIZES:
-            sources[size] = workdir / f"{size // MB}MB.bin"
-            with sources[size].open("wb") as f:
-                for _ in range(size // len(block)):
-                    f.write(block)
+        sources = source_files(workdir)
         figures = [_flavor(flavor, workdir, sources) for flavor in ("local", *CLOUDS)]
     return Result(
         "P8",

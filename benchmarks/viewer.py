@@ -12,13 +12,11 @@ from pathlib import Path
 
 from clouds import place, register
 from harness import Figure, NotAvailableError, Result, alternate, missing, quiet_env, scratch, script, slower_by
-from memory import GROWTH, LAUNCHER, LIMIT, MB
+from memory import GROWTH, LAUNCHER, MB, SIZES, TARGET, flat_peak, source_files
 
 OBJECTS = 10_000
 P10_ROUNDS = 7
-SIZES = (256 * MB, 1024 * MB)
 TOKEN = "bench-token-" + "0" * 20
-TARGET = f"<= {LIMIT // MB} MB, flat"
 
 
 def _viewer_modules() -> None:
@@ -136,28 +134,12 @@ def _p11_figure(flavor: str, workdir: Path, sources: dict[int, Path]) -> Figure:
                 where.clear()
     except NotAvailableError as exc:
         return missing(measure, TARGET, str(exc))
-    small, large = (peaks[size] for size in SIZES)
-    flat = large - small <= GROWTH
-    return Figure(
-        measure,
-        f"{large / MB:.0f} MB",
-        f"{small / MB:.0f} MB with a {SIZES[0] // MB} MB file",
-        large / small,
-        TARGET,
-        "pass" if large <= LIMIT and flat else "miss",
-        "" if flat else f"grew by {(large - small) / MB:.0f} MB from the smaller file",
-    )
+    return flat_peak(measure, peaks)
 
 
 def p11() -> Result:
-    block = os.urandom(8 * MB)
     with scratch("p11") as workdir:
-        sources = {}
-        for size in SIZES:
-            sources[size] = workdir / f"{size // MB}MB.bin"
-            with sources[size].open("wb") as f:
-                for _ in range(size // len(block)):
-                    f.write(block)
+        sources = source_files(workdir)
         figures = [_p11_figure(flavor, workdir, sources) for flavor in ("local", "s3")]
     return Result(
         "P11",
