@@ -8,6 +8,7 @@ from cargohold._component_types import StackComponentType
 from cargohold.hookspecs import hookimpl
 
 if TYPE_CHECKING:
+    from cargohold.secrets import SecretsBackend
     from cargohold.visualizers import Visualizer
 
 
@@ -23,3 +24,11 @@ def cargohold_visualizers() -> list[type[Visualizer]]:
     from cargohold._builtin_visualizers import BUILTIN_VISUALIZERS
 
     return BUILTIN_VISUALIZERS
+
+
+@hookimpl
+def cargohold_secrets_backends() -> list[type[SecretsBackend]]:
+    """The built-in backend, listed beside the plugins' ones."""
+    from cargohold._sealing import FernetBackend
+
+    return [FernetBackend]

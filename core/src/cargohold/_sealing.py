@@ -1,4 +1,4 @@
-"""Secret values sealed at rest: the registry keeps each one as a Fernet token, never as plain text.
+"""The built-in secrets backend: the registry keeps each value as a Fernet token, never as plain text.
 
 The key is looked for in the OS keyring (through ``keyring``, where it is installed and has a usable
 backend), then in ``CARGOHOLD_SECRETS_KEY``, then in a key file (mode 0600) in the user's config
@@ -21,14 +21,13 @@ from typing import Any
 
 from cargohold import locations
 from cargohold.exceptions import CargoholdError
+from cargohold.secrets import SecretsBackend
 
-__all__ = ["SEALED", "SecretsKeyError", "is_sealed", "rotation", "seal", "unseal"]
+__all__ = ["SEALED", "FernetBackend", "SecretsKeyError", "is_sealed", "rotation"]
 
 _NOT_LOOKED = object()
 _keyring_module: Any = _NOT_LOOKED  # the keyring module once looked for: None when it is missing or unusable
 
-#: What a sealed value starts with; a value without it was written before sealing existed.
-SEALED = "fernet:"
 KEY_VARIABLE = "CARGOHOLD_SECRETS_KEY"
 _KEYRING_SERVICE, _KEYRING_ENTRY = "cargohold", "secrets-key"
 
@@ -46,29 +45,34 @@ class _Keys:
     save: Callable[[list[str]], None] | None
 
 
-def seal(values: Mapping[str, str]) -> dict[str, str]:
-    """Each value as the registry keeps it, sealed with the newest key (read once for them all)."""
-    if not values:
-        return {}
-    box = _fernet(_keys(create=True))
-    return {key: SEALED + box.encrypt(value.encode()).decode() for key, value in values.items()}
+class FernetBackend(SecretsBackend):
+    """The built-in backend: each value sealed with the newest key, kept in the registry's own row."""
+
+    name = "fernet"
+    description = "built in: each value encrypted (Fernet) in the registry, its key kept outside it"
+
+    def store(self, secret_id: str, values: Mapping[str, str]) -> dict[str, str]:
+        """Each value sealed with the newest key (read once for them all)."""
+        box = _fernet(_keys(create=True))
+        return {key: box.encrypt(value.encode()).decode() for key, value in values.items()}
+
+    def load(self, secret_id: str, stored: Mapping[str, str]) -> dict[str, str]:
+        """Each token opened with whichever of the source's keys sealed it."""
+        from cryptography.fernet import InvalidToken
+
+        keys = _keys(create=False)
+        box = _fernet(keys)
+        try:
+            return {key: box.decrypt(token.encode()).decode() for key, token in stored.items()}
+        except InvalidToken:
+            raise SecretsKeyError(
+                f"The registry's secret values cannot be decrypted with the key from {keys.source}: it is not the "
+                f"key they were sealed with; restore that key there (or set {KEY_VARIABLE} to it)."
+            ) from None
 
 
-def unseal(stored: Mapping[str, str]) -> dict[str, str]:
-    """The values stored ones stand for; a plain value (from before sealing) is returned as it is."""
-    if all(not is_sealed(value) for value in stored.values()):
-        return dict(stored)
-    from cryptography.fernet import InvalidToken
-
-    keys = _keys(create=False)
-    box = _fernet(keys)
-    try:
-        return {k: box.decrypt(v[len(SEALED) :].encode()).decode() if is_sealed(v) else v for k, v in stored.items()}
-    except InvalidToken:
-        raise SecretsKeyError(
-            f"The registry's secret values cannot be decrypted with the key from {keys.source}: it is not the key "
-            f"they were sealed with; restore that key there (or set {KEY_VARIABLE} to it)."
-        ) from None
+#: What a sealed value starts with (the backend's name); a value without it was written before sealing existed.
+SEALED = f"{FernetBackend.name}:"
 
 
 def is_sealed(stored: str) -> bool:

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from cargohold import locations
 from cargohold._component_types import StackComponentType
 from cargohold._masking import mask
+from cargohold._secret_store import BUILTIN, backend
 from cargohold.exceptions import (
     CargoholdError,
     FlavorConflictError,
@@ -479,10 +480,27 @@ class Client:
         from cargohold._sealing import rotation
 
         with rotation() as where, self.registry.write() as tx:
-            secrets = tx.secrets()
-            for secret in secrets:
-                tx.set_secret_values(secret, tx.secret_values(secret.name))
-        return len(secrets), where
+            chosen = tx.secrets_backend()
+            if chosen != BUILTIN:
+                raise CargoholdError(
+                    f"This registry's secrets are kept by the {chosen!r} backend, which manages its own keys; "
+                    f"rotate-key rotates the built-in {BUILTIN!r} backend's key only."
+                )
+            count = tx.set_secrets_backend(BUILTIN)
+        return count, where
+
+    @property
+    def secrets_backend(self) -> str:
+        """The name of the secrets backend that keeps this registry's secret values."""
+        with self.registry.read() as tx:
+            return tx.secrets_backend()
+
+    def set_secrets_backend(self, name: str) -> int:
+        """Keep this registry's secret values in the backend ``name`` from now on, every existing one moved there
+        in the same transaction (the old backend discards them once it has committed); how many secrets moved."""
+        backend(name)  # not installed: refused before the write lock is taken
+        with self.registry.write() as tx:
+            return tx.set_secrets_backend(name)
 
     def delete_secret(self, name: str) -> None:
         """Delete a secret; refused while a component refers to it."""

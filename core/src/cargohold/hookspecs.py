@@ -10,6 +10,7 @@ if TYPE_CHECKING:
     import click
 
     from cargohold.flavors import Flavor
+    from cargohold.secrets import SecretsBackend
     from cargohold.visualizers import Visualizer
 
 __all__ = ["ENTRY_POINT_GROUP", "PROJECT_NAME", "hookimpl", "hookspec"]
@@ -43,4 +44,11 @@ def cargohold_visualizers() -> list[type[Visualizer]]:
 @hookspec
 def cargohold_cli_commands() -> list[click.Command]:
     """Called when the command line lists its commands or meets a name core lacks; return the commands to add."""
+    raise NotImplementedError
+
+
+@hookspec
+def cargohold_secrets_backends() -> list[type[SecretsBackend]]:
+    """Called when a registry needs a secrets backend other than the built-in one (and by ``cargohold secret
+    backend``); return the SecretsBackend classes the plugin provides."""
     raise NotImplementedError

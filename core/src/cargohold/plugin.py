@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from cargohold.flavors import Flavor
     from cargohold.hookspecs import hookimpl
     from cargohold.locations import home
-    from cargohold.secrets import SecretField, SecretReference, parse_secret_reference
+    from cargohold.secrets import SecretField, SecretReference, SecretsBackend, parse_secret_reference
     from cargohold.targets import Location, in_named_store
     from cargohold.visualizers import Visualization, Visualizer
 
@@ -83,7 +83,9 @@ _LAZY = {
     "Flavor": "cargohold.flavors",
     "hookimpl": "cargohold.hookspecs",
     "home": "cargohold.locations",
-    **dict.fromkeys(["SecretField", "SecretReference", "parse_secret_reference"], "cargohold.secrets"),
+    **dict.fromkeys(
+        ["SecretField", "SecretReference", "SecretsBackend", "parse_secret_reference"], "cargohold.secrets"
+    ),
     **dict.fromkeys(["Location", "in_named_store"], "cargohold.targets"),
     **dict.fromkeys(["Visualization", "Visualizer"], "cargohold.visualizers"),
 }
@@ -112,6 +114,7 @@ __all__ = [
     "RemoteArtifactStoreConfig",
     "SecretField",
     "SecretReference",
+    "SecretsBackend",
     "SizedStream",
     "StackComponent",
     "StackComponentConfig",

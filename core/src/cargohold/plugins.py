@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import sys
 import threading
 import warnings
@@ -104,7 +105,7 @@ class FlavorRegistry(Mapping[FlavorKey, "Flavor"]):
         return list(self._discovery.errors.values())
 
     def extensions(self, hook: str) -> list[Any]:
-        """What every plugin's ``hook`` (``cargohold_visualizers``, ``cargohold_cli_commands``) returns, core's first;
+        """What every plugin's ``hook`` (visualizers, CLI commands, secrets backends) returns, core's first;
         only the plugins that implement it are imported, once per process."""
         with self._lock:
             if hook not in self._extensions:
@@ -112,9 +113,9 @@ class FlavorRegistry(Mapping[FlavorKey, "Flavor"]):
             return self._extensions[hook]
 
     def load_extensions(self) -> None:
-        """Call every hook beside flavors now, so that the failures of plugins that add visualizers or commands
-        are known too (``cargohold plugins`` and ``doctor`` report them)."""
-        for hook in ("cargohold_visualizers", "cargohold_cli_commands"):
+        """Call every hook beside flavors now, so that the failures of plugins that add visualizers, commands or
+        secrets backends are known too (``cargohold plugins`` and ``doctor`` report them)."""
+        for hook in ("cargohold_visualizers", "cargohold_cli_commands", "cargohold_secrets_backends"):
             self.extensions(hook)
 
     def origin(self, component_type: str, name: str) -> PluginInfo:
@@ -362,6 +363,18 @@ def _expected(hook: str) -> tuple[Callable[[object], bool], str]:
         import click
 
         return (lambda item: isinstance(item, click.Command)), "click commands"
+    if hook == "cargohold_secrets_backends":
+        from cargohold._names import NAME
+        from cargohold.secrets import SecretsBackend
+
+        def named_backend(item: object) -> bool:
+            return (
+                isinstance(item, type)
+                and issubclass(item, SecretsBackend)
+                and re.fullmatch(NAME, str(getattr(item, "name", ""))) is not None
+            )
+
+        return named_backend, "SecretsBackend classes with a name"
     base: type
     if hook == "cargohold_visualizers":
         from cargohold.visualizers import Visualizer

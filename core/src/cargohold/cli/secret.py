@@ -125,6 +125,26 @@ def rotate_key() -> None:
     click.echo(f"Sealed {count} secret(s) with a new key, kept in {where}.")
 
 
+@secret.command("backend")
+@click.argument("name", required=False)
+@json_option
+def backend(name: str | None, as_json: bool) -> None:
+    """Show where secret values are kept and the installed backends; with NAME, move every value there."""
+    client = Client()
+    if name is not None:
+        moved = client.set_secrets_backend(name)
+        click.echo(f"The secrets backend is now {name!r}; moved the values of {moved} secret(s) there.")
+        return
+    from cargohold._secret_store import backends
+
+    chosen = client.secrets_backend
+    rows = [{"name": n, "description": b.description, "chosen": n == chosen} for n, b in backends().items()]
+    if as_json:
+        print_json(rows)
+        return
+    print_table(["", "NAME", "DESCRIPTION"], [("*" if r["chosen"] else "", r["name"], r["description"]) for r in rows])
+
+
 @secret.command("delete")
 @click.argument("name")
 def delete(name: str) -> None:

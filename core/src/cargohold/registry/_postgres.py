@@ -90,12 +90,14 @@ class PostgresRegistry:
             conn.execute(begin)
             if lock:
                 conn.execute("SELECT pg_advisory_xact_lock(?)", (_WRITE_LOCK,))
+            tx = Transaction(conn)
             try:
-                yield Transaction(conn)
+                yield tx
             except BaseException:
                 conn.raw.rollback()
                 raise
             conn.raw.commit()
+            tx.committed()
         except psycopg.Error as exc:
             raise RegistryError(f"The registry at {self.where} could not be used: {self._clean(exc)}.") from None
         finally:

@@ -131,12 +131,14 @@ class Registry:
         conn = self._connect()
         try:
             conn.execute(begin)
+            tx = Transaction(conn)
             try:
-                yield Transaction(conn)
+                yield tx
             except BaseException:
                 conn.rollback()
                 raise
             conn.commit()
+            tx.committed()
         except sqlite3.Error as exc:
             raise RegistryError(f"The registry at {self.path} could not be used: {exc}.") from exc
         finally:

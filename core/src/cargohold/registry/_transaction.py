@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from cargohold._names import NAME
-from cargohold._sealing import is_sealed, seal, unseal
+from cargohold._sealing import is_sealed
+from cargohold._secret_store import BUILTIN, discard_values, load_values, store_values
 from cargohold.exceptions import InvalidConfigError, NameTakenError, NotRegisteredError, SecretNotFoundError
 from cargohold.registry._records import ComponentRecord, FlavorRecord, SecretRecord, StackRecord
 
@@ -21,8 +23,11 @@ NAME_PATTERN = re.compile(NAME)
 _ACTIVE_STACK = "active_stack"
 #: The ``state`` row that says every secret value in the file is sealed.
 _SEALED = "secrets_sealed"
+#: The ``state`` row naming the secrets backend that keeps new values (the built-in one when absent).
+_BACKEND = "secrets_backend"
 #: A constant spliced into a few queries; no SQL is ever built from input.
 _COMPONENT_COLUMNS = "id, name, type, flavor, config, created, updated, revision"
+_log = logging.getLogger("cargohold.registry")
 
 
 class Row(Protocol):
@@ -86,16 +91,21 @@ def _secret(row: Row) -> SecretRecord:
     )
 
 
-def _sealed_json(values: Mapping[str, str]) -> str:
-    """A secret's values as its row keeps them: key names in the clear, each value sealed."""
-    return json.dumps(seal(values), sort_keys=True)
-
-
 class Transaction:
     """One read or write transaction; ``Registry.read()`` and ``Registry.write()`` hand it out."""
 
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
+        self._after_commit: list[Callable[[], None]] = []
+
+    def committed(self) -> None:
+        """Run what waited for the commit (a backend discarding the values no row refers to any more); its
+        failure is logged, since the write itself has succeeded."""
+        for action in self._after_commit:
+            try:
+                action()
+            except Exception as exc:
+                _log.warning("The registry's write committed, but old secret values were not discarded: %s", exc)
 
     def _one(self, sql: str, *params: Any) -> Row | None:
         row: Row | None = self._conn.execute(sql, params).fetchone()
@@ -257,9 +267,19 @@ class Transaction:
             components={member["type"]: _component(member) for member in members},
         )
 
+    def _state(self, key: str) -> str | None:
+        row = self._one("SELECT value FROM state WHERE key = ?", key)
+        return str(row["value"]) if row else None
+
+    def _set_state(self, key: str, value: str) -> None:
+        self._run(
+            "INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            key,
+            value,
+        )
+
     def _active_id(self) -> str | None:
-        row = self._one("SELECT value FROM state WHERE key = ?", _ACTIVE_STACK)
-        return row["value"] if row else None
+        return self._state(_ACTIVE_STACK)
 
     def stacks(self) -> list[StackRecord]:
         """Every stack, by name."""
@@ -326,11 +346,7 @@ class Transaction:
 
     def set_active_stack(self, stack_id: str) -> None:
         """Make a stack the one in use."""
-        self._run(
-            "INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            _ACTIVE_STACK,
-            stack_id,
-        )
+        self._set_state(_ACTIVE_STACK, stack_id)
 
     def stacks_using(self, component_id: str) -> list[str]:
         """Names of the stacks that hold a component."""
@@ -365,44 +381,68 @@ class Transaction:
         row = self._one("SELECT * FROM secrets WHERE owner = ?", component_id)
         return _secret(row) if row else None
 
+    def _stored(self, secret_id: str) -> dict[str, str]:
+        row = self._one("SELECT data FROM secrets WHERE id = ?", secret_id)
+        assert row is not None
+        stored: dict[str, str] = json.loads(row["data"])
+        return stored
+
+    def _stored_json(self, secret_id: str, values: Mapping[str, str]) -> str:
+        """A secret's values as its row keeps them: key names in the clear, each value kept by the backend."""
+        return json.dumps(store_values(self.secrets_backend(), secret_id, values), sort_keys=True)
+
+    def _discard_after_commit(self, secret_id: str, stored: Mapping[str, str]) -> None:
+        self._after_commit.append(lambda: discard_values(secret_id, stored))
+
     def secret_values(self, name: str) -> dict[str, str]:
         """A secret's values: only for building a component, never for showing."""
         secret = self.secret(name)
-        row = self._one("SELECT data FROM secrets WHERE id = ?", secret.id)
-        assert row is not None
-        stored: dict[str, str] = json.loads(row["data"])
-        return unseal(stored)
+        return load_values(secret.id, self._stored(secret.id))
 
     def insert_secret(self, name: str, values: Mapping[str, str], owner: str | None = None) -> SecretRecord:
         """Add a secret; its name must be free."""
         check_name("secret", name)
         if self.find_secret(name) is not None:
             raise NameTakenError(f"A secret named {name!r} already exists; update it or pick another name.")
-        now = _now()
+        now, secret_id = _now(), str(uuid.uuid4())
         self._run(
             "INSERT INTO secrets (id, name, owner, data, created, updated) VALUES (?, ?, ?, ?, ?, ?)",
-            str(uuid.uuid4()),
+            secret_id,
             name,
             owner,
-            _sealed_json(values),
+            self._stored_json(secret_id, values),
             now,
             now,
         )
         return self.secret(name)
 
     def set_secret_values(self, secret: SecretRecord, values: Mapping[str, str]) -> SecretRecord:
-        """Replace a secret's values."""
+        """Replace a secret's values; the backend discards the old ones once this commits."""
+        old = self._stored(secret.id)
         self._run(
             "UPDATE secrets SET data = ?, updated = ? WHERE id = ?",
-            _sealed_json(values),
+            self._stored_json(secret.id, values),
             _now(),
             secret.id,
         )
+        self._discard_after_commit(secret.id, old)
         return self.secret(secret.name)
+
+    def secrets_backend(self) -> str:
+        """The name of the secrets backend that keeps new values."""
+        return self._state(_BACKEND) or BUILTIN
+
+    def set_secrets_backend(self, name: str) -> int:
+        """Keep new values in the backend ``name``, and move every secret's values there; how many moved."""
+        self._set_state(_BACKEND, name)
+        secrets = self.secrets()
+        for secret in secrets:
+            self.set_secret_values(secret, self.secret_values(secret.name))
+        return len(secrets)
 
     def secrets_sealed(self) -> bool:
         """Whether every secret value in the file is known to be sealed."""
-        return self._one("SELECT 1 FROM state WHERE key = ?", _SEALED) is not None
+        return self._state(_SEALED) is not None
 
     def seal_plain_secrets(self) -> int:
         """Seal every value kept in plain text by a cargohold from before sealing, and mark the file as sealed;
@@ -410,10 +450,12 @@ class Transaction:
         changed = 0
         for row in self._all("SELECT id, data FROM secrets"):
             stored: dict[str, str] = json.loads(row["data"])
-            if not all(is_sealed(value) for value in stored.values()):
-                self._run("UPDATE secrets SET data = ? WHERE id = ?", _sealed_json(unseal(stored)), row["id"])
+            plain = {key: value for key, value in stored.items() if not is_sealed(value)}
+            if plain:
+                stored.update(store_values(self.secrets_backend(), row["id"], plain))
+                self._run("UPDATE secrets SET data = ? WHERE id = ?", json.dumps(stored, sort_keys=True), row["id"])
                 changed += 1
-        self._run("INSERT INTO state (key, value) VALUES (?, '1') ON CONFLICT (key) DO NOTHING", _SEALED)
+        self._set_state(_SEALED, "1")
         return changed
 
     def rename_secret(self, secret: SecretRecord, new_name: str) -> SecretRecord:
@@ -425,5 +467,8 @@ class Transaction:
         return self.secret(new_name)
 
     def delete_secret(self, secret_id: str) -> None:
-        """Remove a secret; the caller has checked that nothing refers to it."""
+        """Remove a secret; the caller has checked that nothing refers to it. Its backend discards the values
+        once this commits."""
+        old = self._stored(secret_id)
         self._run("DELETE FROM secrets WHERE id = ?", secret_id)
+        self._discard_after_commit(secret_id, old)
