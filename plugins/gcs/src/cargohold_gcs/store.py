@@ -138,7 +138,8 @@ class _BoundedRequests:
             raise
 
 
-#: Upload and read block: gcsfs's 5 MiB makes ~40 requests per 200 MB; 16 MiB makes 13 and keeps memory flat.
+#: Upload block: gcsfs's 5 MiB makes ~40 requests per 200 MB; 16 MiB makes 13 and keeps memory flat. Reads
+#: take the store's ``read_block_size`` instead.
 _UPLOAD_BLOCK = 16 * 2**20
 
 
