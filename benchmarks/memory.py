@@ -1,4 +1,4 @@
-"""P8: `cargohold fs cp` streams, so its peak memory stays small and does not grow with the file."""
+"""P8: `cargohold fs cp` streams both ways, so its peak memory stays small and does not grow with the file."""
 
 from __future__ import annotations
 
@@ -70,33 +70,44 @@ def flat_peak(measure: str, peaks: dict[int, int]) -> Figure:
     )
 
 
-def _flavor(flavor: str, workdir: Path, sources: dict[int, Path]) -> Figure:
-    measure = f"{flavor}: peak RSS of `cargohold fs cp` of a {SIZES[-1] // MB} MB file into the store"
+def _flavor(flavor: str, workdir: Path, sources: dict[int, Path]) -> list[Figure]:
+    """The upload row and the download row of one store: each size goes into it, then comes back out of it
+    into a local file, by the same command."""
+    into = f"{flavor}: peak RSS of `cargohold fs cp` of a {SIZES[-1] // MB} MB file into the store"
+    out = f"{flavor}: peak RSS of `cargohold fs cp` of a {SIZES[-1] // MB} MB file out of the store"
     try:
         cargohold = script("cargohold")
         with place(flavor, workdir, "p8") as where:
             env = quiet_env(workdir / f"home-{flavor}")
             register(env, f"bench-{flavor}", where)
-            peaks = {}
+            uploads, downloads = {}, {}
+            back = workdir / "back.bin"
             for size, source in sources.items():
-                peaks[size] = peak_rss([cargohold, "fs", "cp", "-q", str(source), f"bench-{flavor}:{size}.bin"], env)
+                stored = f"bench-{flavor}:{size}.bin"
+                uploads[size] = peak_rss([cargohold, "fs", "cp", "-q", str(source), stored], env)
+                downloads[size] = peak_rss([cargohold, "fs", "cp", "-q", stored, str(back)], env)
+                if back.stat().st_size != size:
+                    raise RuntimeError(f"{stored} came back as {back.stat().st_size} bytes, not {size}")
+                back.unlink()
                 where.clear()
     except NotAvailableError as exc:
-        return missing(measure, TARGET, str(exc))
-    return flat_peak(measure, peaks)
+        return [missing(into, TARGET, str(exc)), missing(out, TARGET, str(exc))]
+    return [flat_peak(into, uploads), flat_peak(out, downloads)]
 
 
 def p8() -> Result:
-    """One copy of each size into each store; RSS is not noisy the way time is, so once is enough."""
+    """One copy of each size into each store and back out; RSS is not noisy the way time is, so once is enough."""
     with scratch("p8") as workdir:
         sources = source_files(workdir)
-        figures = [_flavor(flavor, workdir, sources) for flavor in ("local", *CLOUDS)]
+        figures = [figure for flavor in ("local", *CLOUDS) for figure in _flavor(flavor, workdir, sources)]
     return Result(
         "P8",
-        f"peak RSS of `cargohold fs cp` of a {SIZES[-1] // MB} MB file, and of a {SIZES[0] // MB} MB one",
+        f"peak RSS of `cargohold fs cp` of a {SIZES[-1] // MB} MB file, and of a {SIZES[0] // MB} MB one, "
+        "into each store and out of it",
         "ru_maxrss of the CLI process (wait4 in a small launcher, so that the benchmark's own peak is not "
-        "counted), a local file on tmpfs copied into a store registered in a "
-        f"private CARGOHOLD_HOME (cloud stores on their emulators); flat = grows by at most {GROWTH // MB} MB "
-        f"from the {SIZES[0] // MB} MB file to the {SIZES[-1] // MB} MB one; ratio = large over small",
+        "counted), a local file on tmpfs copied into a store registered in a private CARGOHOLD_HOME (cloud "
+        "stores on their emulators), then copied back out of the store into a new local file on tmpfs; "
+        f"flat = grows by at most {GROWTH // MB} MB from the {SIZES[0] // MB} MB file to the {SIZES[-1] // MB} MB "
+        "one; ratio = large over small",
         figures,
     )
