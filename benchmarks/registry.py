@@ -76,8 +76,8 @@ def r2() -> Result:
         conflicts = increments(home, PROCESSES, INCREMENTS)
         wall = time.perf_counter() - started
         counter = Client().get_component("artifact_store", "counter")
-    expected = COUNTER["max_attempts"] + PROCESSES * INCREMENTS
-    value = counter.config["max_attempts"]
+    expected = COUNTER["retries"] + PROCESSES * INCREMENTS
+    value = counter.config["retries"]
     figure = Figure(
         f"{PROCESSES} processes x {INCREMENTS} increments of one field, read then update(if_revision=)",
         f"final {value}, revision {counter.revision}",

@@ -13,7 +13,7 @@ from pathlib import Path
 
 CLI = str(Path(sys.executable).with_name("cargohold"))
 #: The counter's store: registering it reaches no server, so only the registry is exercised.
-COUNTER = {"path": "s3://cargohold-reliability/counter", "max_attempts": 1}
+COUNTER = {"path": "s3://cargohold-reliability/counter", "retries": 0}
 
 _CHAINS = """
 import json, subprocess, sys, time
@@ -25,9 +25,9 @@ for chain in range(chains):
     path = f"--path=s3://cargohold-reliability/{name}"
     for args in (
         ["register", name, "--flavor", "s3", path],
-        ["update", name, "--max-attempts=5"],
+        ["update", name, "--retries=4"],
         ["delete", name],
-        ["register", name, "--flavor", "s3", path, "--max-attempts=2"],
+        ["register", name, "--flavor", "s3", path, "--retries=1"],
     ):
         started = time.perf_counter()
         done = subprocess.run([cli, "artifact-store", *args], capture_output=True, text=True)
@@ -49,7 +49,7 @@ for _ in range(count):
         read = client.get_component("artifact_store", "counter")
         try:
             client.update_component(
-                "artifact_store", "counter", {"max_attempts": read.config["max_attempts"] + 1},
+                "artifact_store", "counter", {"retries": read.config["retries"] + 1},
                 if_revision=read.revision,
             )
             break
@@ -99,7 +99,7 @@ def mixed_chains(home: Path, processes: int, chains: int) -> Chains:
 
 
 def increments(home: Path, processes: int, count: int) -> int:
-    """``processes`` workers each add 1 to the counter's max_attempts ``count`` times; the conflicts they met."""
+    """``processes`` workers each add 1 to the counter's retries ``count`` times; the conflicts they met."""
     return sum(
         json.loads(out) for out in together([start(_INCREMENTS, str(count), home=home) for _ in range(processes)])
     )

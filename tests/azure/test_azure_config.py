@@ -118,7 +118,7 @@ def test_an_account_name_azure_cannot_have_is_refused() -> None:
         validate(account_name="My_Account")
 
 
-@pytest.mark.parametrize(("field", "value"), [("retries", -1), ("connection_timeout", 0), ("read_timeout", -1.0)])
+@pytest.mark.parametrize(("field", "value"), [("retries", -1), ("connect_timeout", 0), ("read_timeout", -1.0)])
 def test_limits_must_be_positive(field: str, value: float) -> None:
     with pytest.raises(InvalidConfigError, match=field):
         validate(**{field: value})

@@ -90,7 +90,7 @@ def test_an_upload_cut_off_by_the_server_leaves_nothing_under_its_name(tmp_path:
         connection = azurite_connection_string(server.endpoint)
         with BlobServiceClient.from_connection_string(connection) as service:
             service.create_container("box")
-        store = build(connection_string=connection, connection_timeout=2, read_timeout=2, retries=1)
+        store = build(connection_string=connection, connect_timeout=2, read_timeout=2, retries=1)
         with store.open("kept.bin", "wb") as f:
             f.write(b"committed before the cut")
         upload = store.open("big.bin", "wb")

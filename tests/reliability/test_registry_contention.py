@@ -58,7 +58,7 @@ def test_a_writer_kept_waiting_past_the_busy_timeout_says_so_and_then_writes(
     out, err = writer.communicate(timeout=120)
     assert writer.returncode == 0, err
     assert "Registered the artifact store 'patient'" in out
-    assert Client().get_component("artifact_store", "patient").config["max_attempts"] == 1
+    assert Client().get_component("artifact_store", "patient").config["retries"] == 0
 
 
 def test_bad_input_is_refused_at_once_while_another_process_writes(
@@ -67,13 +67,13 @@ def test_bad_input_is_refused_at_once_while_another_process_writes(
     """Validation runs before the write lock: a wrong config never waits for, nor holds, the lock."""
     writer = start(
         _PATIENT_WRITER,
-        *["artifact-store", "register", "bad", "--flavor", "s3", "--path=s3://b/x", "--max-attempts=0"],
+        *["artifact-store", "register", "bad", "--flavor", "s3", "--path=s3://b/x", "--retries=-1"],
         home=cargohold_home,
     )
     _, err = writer.communicate(timeout=120)
     holder.communicate("go\n", timeout=60)
     assert writer.returncode == 1
-    assert "max_attempts: Input should be greater than or equal to 1" in err
+    assert "retries: Input should be greater than or equal to 0" in err
     assert "Still waiting" not in err
     assert "locked" not in err
 
@@ -85,7 +85,7 @@ def test_mixed_cli_chains_from_many_processes_all_succeed(cargohold_home: Path) 
     assert mixed_chains(cargohold_home, processes, chains).failures == []
     names = {c.name for c in Client().components("artifact_store")} - {"default"}
     assert names == {f"w{w}-c{c}" for w in range(processes) for c in range(chains)}
-    assert {c.config["max_attempts"] for c in Client().components("artifact_store") if c.name != "default"} == {2}
+    assert {c.config["retries"] for c in Client().components("artifact_store") if c.name != "default"} == {1}
 
 
 @pytest.mark.usefixtures("registry_backend")
@@ -94,7 +94,7 @@ def test_increments_from_many_processes_lose_no_update(cargohold_home: Path) -> 
     registered = Client().register_component("artifact_store", "counter", "s3", COUNTER)
     conflicts = increments(cargohold_home, processes, count)
     counter = Client().get_component("artifact_store", "counter")
-    assert counter.config["max_attempts"] == 1 + processes * count
+    assert counter.config["retries"] == processes * count
     assert counter.revision == registered.revision + processes * count
     assert conflicts > 0  # the writers did meet, and the conflicts were caught
 
@@ -108,7 +108,7 @@ for _ in range(count):
                                    text=True, check=True)
         read = json.loads(described.stdout)
         done = subprocess.run(
-            [cli, "artifact-store", "update", "counter", f"--max-attempts={read['config']['max_attempts'] + 1}",
+            [cli, "artifact-store", "update", "counter", f"--retries={read['config']['retries'] + 1}",
              f"--if-revision={read['revision']}"], capture_output=True, text=True,
         )
         if done.returncode == 0:
@@ -122,17 +122,17 @@ def test_cli_increments_with_if_revision_lose_no_update(cargohold_home: Path) ->
     processes, increments = 4, 4
     Client().register_component("artifact_store", "counter", "s3", COUNTER)
     together([start(_CLI_INCREMENTS, CLI, str(increments), home=cargohold_home) for _ in range(processes)])
-    assert Client().get_component("artifact_store", "counter").config["max_attempts"] == 1 + processes * increments
+    assert Client().get_component("artifact_store", "counter").config["retries"] == processes * increments
 
 
 @pytest.mark.usefixtures("registry_backend")
 def test_a_stale_revision_is_refused_and_changes_nothing() -> None:
     client = Client()
     first = client.register_component("artifact_store", "counter", "s3", COUNTER)
-    second = client.update_component("artifact_store", "counter", {"max_attempts": 7}, if_revision=first.revision)
+    second = client.update_component("artifact_store", "counter", {"retries": 7}, if_revision=first.revision)
     assert second.revision == first.revision + 1
     with pytest.raises(Exception, match=r"is at revision 2, not 1: someone changed it since you read it") as caught:
-        client.update_component("artifact_store", "counter", {"max_attempts": 9}, if_revision=first.revision)
+        client.update_component("artifact_store", "counter", {"retries": 9}, if_revision=first.revision)
     assert type(caught.value).__name__ == "RevisionConflictError"
     assert client.get_component("artifact_store", "counter") == second
 

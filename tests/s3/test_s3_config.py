@@ -125,22 +125,22 @@ def test_dict_fields_take_other_options() -> None:
     [
         ({"connect_timeout": 0}, "connect_timeout"),
         ({"read_timeout": -1}, "read_timeout"),
-        ({"max_attempts": 0}, "max_attempts"),
+        ({"retries": -1}, "retries"),
     ],
 )
-def test_timeouts_and_attempts_must_be_positive(values: dict[str, Any], field: str) -> None:
+def test_timeouts_must_be_positive_and_retries_not_negative(values: dict[str, Any], field: str) -> None:
     with pytest.raises(InvalidConfigError, match=f"{field}: "):
         _validate(**values)
 
 
 def test_numbers_from_the_command_line_are_read() -> None:
-    config = _validate(connect_timeout="2.5", read_timeout="4", max_attempts="2", anon="false")
-    assert (config.connect_timeout, config.read_timeout, config.max_attempts, config.anon) == (2.5, 4.0, 2, False)
+    config = _validate(connect_timeout="2.5", read_timeout="4", retries="1", anon="false")
+    assert (config.connect_timeout, config.read_timeout, config.retries, config.anon) == (2.5, 4.0, 1, False)
 
 
 def test_the_defaults_bound_every_request() -> None:
     config = _validate()
-    assert (config.connect_timeout, config.read_timeout, config.max_attempts) == (5.0, 15.0, 3)
+    assert (config.connect_timeout, config.read_timeout, config.retries) == (5.0, 30.0, 2)
 
 
 def test_settings_take_request_parameters_only() -> None:

@@ -72,7 +72,7 @@ def _store(server: InProcessMoto) -> S3ArtifactStore:
         "secret": "testing",
         "connect_timeout": 2,
         "read_timeout": 2,
-        "max_attempts": 2,
+        "retries": 1,
     }
     store = S3ArtifactStoreFlavor().build(config)
     assert isinstance(store, S3ArtifactStore)

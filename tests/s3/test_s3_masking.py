@@ -48,7 +48,7 @@ def test_a_failure_under_debug_never_shows_a_secret() -> None:
         "key": "{{aws.key}}",
         "secret": "{{aws.secret}}",
         "token": "{{aws.token}}",
-        "max_attempts": 1,
+        "retries": 0,
         "connect_timeout": 1,
         "deadline": 5,
     }

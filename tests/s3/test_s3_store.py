@@ -156,7 +156,7 @@ def test_a_hung_endpoint_times_out(make_store: Callable[..., S3ArtifactStore]) -
         hung.bind(("127.0.0.1", 0))
         hung.listen(16)
         endpoint = f"http://127.0.0.1:{hung.getsockname()[1]}"
-        store = make_store(endpoint_url=endpoint, read_timeout=1, max_attempts=1)
+        store = make_store(endpoint_url=endpoint, read_timeout=1, retries=0)
         started = time.monotonic()
         with pytest.raises(TimeoutError) as caught:
             store.listdir(store.path)
@@ -167,7 +167,7 @@ def test_a_hung_endpoint_times_out(make_store: Callable[..., S3ArtifactStore]) -
 
 
 def test_an_open_file_reports_a_dead_endpoint_as_connection_error(make_store: Callable[..., S3ArtifactStore]) -> None:
-    store = make_store(endpoint_url=f"http://127.0.0.1:{_free_port()}", max_attempts=1)
+    store = make_store(endpoint_url=f"http://127.0.0.1:{_free_port()}", retries=0)
     store.filesystem.default_block_size = PART
     with pytest.raises(ConnectionError, match="cannot reach the S3 endpoint"), store.open("a.bin", "wb") as f:
         f.write(b"a" * (PART + 1))  # the multipart upload starts here, not at close
@@ -233,7 +233,7 @@ def test_a_download_that_breaks_off_mid_body_raises_a_standard_error_and_copies_
         f.write(os.urandom(2**20))
     proxy = FaultyProxy(s3_server.port, limit=256 * 2**10, stall=stall)
     try:
-        faulty = make_store(path=direct.path, endpoint_url=proxy.endpoint, read_timeout=1, max_attempts=1)
+        faulty = make_store(path=direct.path, endpoint_url=proxy.endpoint, read_timeout=1, retries=0)
         started = time.monotonic()
         with pytest.raises(error, match=message.format(re.escape(proxy.endpoint))):
             faulty.copyfile("big.bin", "copy.bin")  # the copy streams the source down through the proxy

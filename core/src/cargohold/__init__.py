@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from cargohold.exceptions import (
         CargoholdError,
         DeadlineError,
+        DeprecatedFieldWarning,
         FlavorConflictError,
         FlavorNotFoundError,
         InUseError,
@@ -77,6 +78,7 @@ _LAZY = {
         [
             "CargoholdError",
             "DeadlineError",
+            "DeprecatedFieldWarning",
             "FlavorConflictError",
             "FlavorNotFoundError",
             "InUseError",
@@ -116,6 +118,7 @@ __all__ = [
     "CargoholdError",
     "Client",
     "DeadlineError",
+    "DeprecatedFieldWarning",
     "FileStat",
     "Flavor",
     "FlavorConflictError",

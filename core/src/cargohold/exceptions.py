@@ -5,6 +5,7 @@ from __future__ import annotations
 __all__ = [
     "CargoholdError",
     "DeadlineError",
+    "DeprecatedFieldWarning",
     "FlavorConflictError",
     "FlavorNotFoundError",
     "InUseError",
@@ -112,3 +113,10 @@ class InvalidFlavorError(CargoholdError, TypeError):
 
 class PluginWarning(UserWarning):
     """Issued for each plugin that failed to load; the others still load."""
+
+
+class DeprecatedFieldWarning(DeprecationWarning):
+    """A config gives a field under a former name, which is read as its new one for one more release.
+
+    A ``DeprecationWarning``, so Python hides it by default; the command line shows it.
+    """

@@ -29,9 +29,16 @@ if TYPE_CHECKING:
     from cargohold.artifact_stores.remote import RemoteArtifactStoreConfig, apply_deadline
     from cargohold.artifacts import METADATA, VisualizationFile, list_visualizations, load_metadata
     from cargohold.client import Client
-    from cargohold.components import StackComponent, StackComponentConfig, StackComponentSettings, StackComponentType
+    from cargohold.components import (
+        RenamedField,
+        StackComponent,
+        StackComponentConfig,
+        StackComponentSettings,
+        StackComponentType,
+    )
     from cargohold.exceptions import (
         CargoholdError,
+        DeprecatedFieldWarning,
         InvalidConfigError,
         MissingDependencyError,
         NotRegisteredError,
@@ -66,12 +73,13 @@ _LAZY = {
     **dict.fromkeys(["METADATA", "VisualizationFile", "list_visualizations", "load_metadata"], "cargohold.artifacts"),
     "Client": "cargohold.client",
     **dict.fromkeys(
-        ["StackComponent", "StackComponentConfig", "StackComponentSettings", "StackComponentType"],
+        ["RenamedField", "StackComponent", "StackComponentConfig", "StackComponentSettings", "StackComponentType"],
         "cargohold.components",
     ),
     **dict.fromkeys(
         [
             "CargoholdError",
+            "DeprecatedFieldWarning",
             "InvalidConfigError",
             "MissingDependencyError",
             "NotRegisteredError",
@@ -98,6 +106,7 @@ __all__ = [
     "BaseArtifactStoreFlavor",
     "CargoholdError",
     "Client",
+    "DeprecatedFieldWarning",
     "EndpointUrl",
     "FileStat",
     "Flavor",
@@ -112,6 +121,7 @@ __all__ = [
     "ProtectedPathError",
     "Reader",
     "RemoteArtifactStoreConfig",
+    "RenamedField",
     "SecretField",
     "SecretReference",
     "SecretsBackend",

@@ -31,10 +31,23 @@ BULK_METHODS = frozenset(
 
 
 class RemoteArtifactStoreConfig(BaseArtifactStoreConfig):
-    """The config fields every cloud flavor shares, with one meaning on each."""
+    """The config fields every cloud flavor shares, with one meaning on each: how long to wait for a connection
+    and for an answer, how often to try a failed request again, and how long a whole operation may take."""
 
     SHARED_BASE: ClassVar[bool] = True
 
+    connect_timeout: float = Field(
+        5.0, gt=0, description="Seconds to wait for a connection to the endpoint before a try fails."
+    )
+    read_timeout: float = Field(
+        30.0, gt=0, description="Seconds to wait for each read of the endpoint's answer before a try fails."
+    )
+    retries: int = Field(
+        2,
+        ge=0,
+        description="How often a failed request (connection error, timeout, throttling, HTTP 5xx) is tried again, "
+        "with a growing wait in between; 0 tries once. The deadline bounds the whole.",
+    )
     deadline: float = Field(
         30.0,
         gt=0,

@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from cargohold._version import __version__
-from cargohold.exceptions import CargoholdError, PluginWarning
+from cargohold.exceptions import CargoholdError, DeprecatedFieldWarning, PluginWarning
 
 __all__ = ["main"]
 
@@ -72,6 +72,7 @@ class _LazyGroup(click.Group):
 def main(debug: bool) -> None:
     """cargohold: register artifact stores and stacks, and move artifacts through them."""
     warnings.formatwarning = _one_line_warning
+    warnings.simplefilter("default", DeprecatedFieldWarning)  # Python hides DeprecationWarnings; users must see these
 
 
 @functools.cache

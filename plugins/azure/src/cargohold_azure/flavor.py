@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import ClassVar, Self
 
 from pydantic import Field, field_validator, model_validator
@@ -10,6 +11,7 @@ from pydantic import Field, field_validator, model_validator
 from cargohold.plugin import (
     BaseArtifactStoreFlavor,
     RemoteArtifactStoreConfig,
+    RenamedField,
     SecretField,
     hookimpl,
     parse_secret_reference,
@@ -30,6 +32,7 @@ class AzureArtifactStoreConfig(RemoteArtifactStoreConfig):
     default chain of AZURE_STORAGE_* variables and DefaultAzureCredential); see the plugin's README."""
 
     SUPPORTED_SCHEMES: ClassVar[frozenset[str]] = frozenset({"az://", "abfs://"})
+    RENAMED_FIELDS: ClassVar[Mapping[str, RenamedField]] = {"connection_timeout": RenamedField("connect_timeout")}
 
     path: str = Field(description="az://CONTAINER/FOLDER (or abfs://); the container must exist.")
     account_name: str | None = Field(None, description="The storage account; not needed with connection_string.")
@@ -42,9 +45,6 @@ class AzureArtifactStoreConfig(RemoteArtifactStoreConfig):
     client_secret: str | None = SecretField(None, description="Service principal: its secret.")
     tenant_id: str | None = Field(None, description="Service principal: the directory (tenant) id.")
     anon: bool = Field(False, description="Read a public container of account_name without logging in.")
-    connection_timeout: float = Field(5.0, gt=0, description="Seconds to wait for a connection to the service.")
-    read_timeout: float = Field(30.0, gt=0, description="Seconds to wait for each read of a response.")
-    retries: int = Field(2, ge=0, le=10, description="Retries of a failed request, after 1.5 s, 2.25 s, ... (1.5**n).")
 
     @field_validator("path")
     @classmethod

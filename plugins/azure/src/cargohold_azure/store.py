@@ -61,7 +61,7 @@ class AzureArtifactStore(FsspecArtifactStore):
         try:
             filesystem = _BlobFileSystem(
                 retries=config.retries,
-                connection_timeout=config.connection_timeout,
+                connect_timeout=config.connect_timeout,
                 read_timeout=config.read_timeout,
                 assume_container_exists=True,  # never probe nor create containers: the root's container must exist
                 use_listings_cache=False,  # another process may change the container at any time
@@ -173,11 +173,11 @@ class _BlobFileSystem(AzureBlobFileSystem):  # type: ignore[misc]  # adlfs is un
 
     service_client: BlobServiceClient
 
-    def __init__(self, *, retries: int, connection_timeout: float, read_timeout: float, **kwargs: Any) -> None:
+    def __init__(self, *, retries: int, connect_timeout: float, read_timeout: float, **kwargs: Any) -> None:
         self._client_options: dict[str, Any] = {
             "retry_total": retries,
             **_BACKOFF,
-            "connection_timeout": connection_timeout,
+            "connection_timeout": connect_timeout,
             "read_timeout": read_timeout,
         }
         super().__init__(**kwargs)

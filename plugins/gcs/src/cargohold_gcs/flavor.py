@@ -65,23 +65,6 @@ class GCSArtifactStoreConfig(RemoteArtifactStoreConfig):
             "bucket operation there stalls for about a minute."
         ),
     )
-    connect_timeout: float = Field(
-        default=5.0, gt=0, description="Seconds to wait for a TCP connection to the endpoint before a try fails."
-    )
-    read_timeout: float = Field(
-        default=30.0,
-        gt=0,
-        description="Seconds to wait for the server to start answering a request it has received before a try fails.",
-    )
-    retries: int = Field(
-        default=2,
-        ge=0,
-        le=10,
-        description=(
-            "How often a failed request (connection error, timeout, HTTP 408/429/5xx) is tried again, "
-            "waiting 0.5 s, 1 s, 2 s, ... in between."
-        ),
-    )
 
     @field_validator("path")
     @classmethod

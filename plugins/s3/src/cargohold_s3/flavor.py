@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any, ClassVar, Self
 
 from pydantic import Field, field_validator, model_validator
@@ -11,6 +12,7 @@ from cargohold.plugin import (
     BaseArtifactStoreFlavor,
     EndpointUrl,
     RemoteArtifactStoreConfig,
+    RenamedField,
     SecretField,
     StackComponentSettings,
     hookimpl,
@@ -56,6 +58,11 @@ def _bucket_problem(bucket: str) -> str | None:
     return None
 
 
+def _attempts_to_retries(value: Any) -> Any:
+    """``max_attempts`` counted the first try; ``retries`` counts only the tries after it."""
+    return value - 1 if isinstance(value, int) and not isinstance(value, bool) else value
+
+
 class S3ArtifactStoreConfig(RemoteArtifactStoreConfig):
     """A bucket, or a prefix in one, on Amazon S3 or an S3-compatible service.
 
@@ -64,6 +71,9 @@ class S3ArtifactStoreConfig(RemoteArtifactStoreConfig):
     """
 
     SUPPORTED_SCHEMES: ClassVar[frozenset[str]] = frozenset({"s3://"})
+    RENAMED_FIELDS: ClassVar[Mapping[str, RenamedField]] = {
+        "max_attempts": RenamedField("retries", _attempts_to_retries, "max_attempts counted the first try")
+    }
 
     path: str = Field(description="Root of the store: s3://bucket or s3://bucket/prefix.")
     key: str | None = SecretField(
@@ -76,13 +86,10 @@ class S3ArtifactStoreConfig(RemoteArtifactStoreConfig):
         None, description="URL of an S3-compatible service, e.g. http://127.0.0.1:9000; unset for AWS."
     )
     region: str | None = Field(None, min_length=1, description="AWS region, e.g. eu-west-1; unset for the default.")
-    connect_timeout: float = Field(5.0, gt=0, description="Seconds to wait for a connection to the endpoint.")
-    read_timeout: float = Field(15.0, gt=0, description="Seconds to wait for the endpoint to answer a request.")
-    max_attempts: int = Field(3, ge=1, description="Tries per request, the first included (botocore standard mode).")
     client_kwargs: dict[str, Any] = Field({}, description="More keyword arguments for the botocore client (JSON).")
     config_kwargs: dict[str, Any] = Field(
         {},
-        description="botocore Config options (JSON); they override connect_timeout, read_timeout and max_attempts.",
+        description="botocore Config options (JSON); they override connect_timeout, read_timeout and retries.",
     )
     s3_additional_kwargs: dict[str, Any] = Field(
         {},

@@ -79,7 +79,7 @@ class _S3FileSystem(S3FileSystem):  # type: ignore[misc]  # s3fs ships no type h
     makes them TimeoutErrors once they are out of fsspec's event loop.
     """
 
-    # botocore's standard retry mode (max_attempts) is the one retry layer: s3fs's own loop would multiply it.
+    # botocore's standard retry mode (the config's retries) is the one retry layer: s3fs's own loop would multiply it.
     retries = 1
 
     @property
@@ -166,7 +166,7 @@ class S3ArtifactStore(FsspecArtifactStore):
         config_kwargs: dict[str, Any] = {
             "connect_timeout": config.connect_timeout,
             "read_timeout": config.read_timeout,
-            "retries": {"max_attempts": config.max_attempts, "mode": "standard"},
+            "retries": {"max_attempts": config.retries + 1, "mode": "standard"},  # botocore counts the first try
         }
         if config.region:
             config_kwargs["region_name"] = config.region

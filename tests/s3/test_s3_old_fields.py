@@ -1,0 +1,83 @@
+"""An s3 store registered before retries replaced max_attempts (and read_timeout's default moved) still loads
+and works, from Python and from the command line, and says which field to use instead."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, cast
+
+import pytest
+
+from cargohold import DeprecatedFieldWarning, InvalidConfigError
+from cargohold.client import Client
+from cargohold_s3.flavor import S3ArtifactStoreFlavor
+from cargohold_s3.store import S3ArtifactStore
+from cargohold_testkit.servers import EmulatorServer
+
+from .conftest import BUCKET
+
+CARGOHOLD = str(Path(sys.executable).with_name("cargohold"))
+MESSAGE = r"The config field 'max_attempts' is deprecated .*: it is read as retries = 4 .* Use 'retries' instead"
+
+
+def _register_as_before(client: Client, name: str, config: dict[str, Any]) -> None:
+    """Register ``name``, then store its config row as the code before the rename wrote it: every field
+    dumped, ``max_attempts`` in place of ``retries``."""
+    record = client.register_component("artifact_store", name, "s3", config)
+    row = {k: v for k, v in record.config.items() if k != "retries"}
+    row.update(connect_timeout=4.0, read_timeout=15.0, max_attempts=5)
+    with client.registry.write() as tx:
+        tx.set_component_config(record.id, row)
+
+
+@pytest.fixture
+def old_store(s3_server: EmulatorServer, store_config: Callable[..., dict[str, Any]]) -> str:
+    name = f"old-{uuid.uuid4().hex[:8]}"
+    _register_as_before(Client(), name, store_config(s3_server, f"s3://{BUCKET}/{name}"))
+    return name
+
+
+def test_a_store_registered_with_max_attempts_loads_works_and_says_it_is_deprecated(old_store: str) -> None:
+    with pytest.warns(DeprecatedFieldWarning, match=MESSAGE):
+        store = cast(S3ArtifactStore, Client().get_artifact_store(old_store))
+    assert (store.config.retries, store.config.connect_timeout, store.config.read_timeout) == (4, 4.0, 15.0)
+    botocore = store.filesystem.config_kwargs
+    assert botocore["retries"]["max_attempts"] == 5  # the same tries per request as before the rename
+    with store.open("x.bin", "wb") as f:
+        f.write(b"still works")
+    with store.open("x.bin", "rb") as f:
+        assert f.read() == b"still works"
+
+
+def test_the_command_line_shows_the_deprecation_and_still_works(old_store: str) -> None:
+    with pytest.warns(DeprecatedFieldWarning), Client().get_artifact_store(old_store).open("x.txt", "wb") as f:
+        f.write(b"hello")
+    done = subprocess.run(
+        [CARGOHOLD, "fs", "cat", f"{old_store}:x.txt"], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "hello"
+    assert done.stderr.count("Warning: The config field 'max_attempts' is deprecated") == 1, done.stderr
+
+
+def test_an_update_stores_the_new_name(old_store: str) -> None:
+    client = Client()
+    with pytest.warns(DeprecatedFieldWarning):
+        updated = client.update_component("artifact_store", old_store, {"deadline": 20})
+    assert "max_attempts" not in updated.config
+    assert (updated.config["retries"], updated.config["deadline"]) == (4, 20)
+
+
+def test_the_new_name_wins_over_the_old_when_both_are_given() -> None:
+    with pytest.warns(DeprecatedFieldWarning, match="'max_attempts' .* it is ignored, since 'retries' is given too"):
+        config = S3ArtifactStoreFlavor().validate_config({"path": "s3://bucket/x", "max_attempts": 9, "retries": 1})
+    assert config.retries == 1  # type: ignore[attr-defined]
+
+
+def test_an_old_value_that_was_refused_before_is_refused_now() -> None:
+    with pytest.warns(DeprecatedFieldWarning), pytest.raises(InvalidConfigError, match="retries: "):
+        S3ArtifactStoreFlavor().validate_config({"path": "s3://bucket/x", "max_attempts": 0})
