@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import socket
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from azure.storage.blob import BlobServiceClient
 
-from cargohold import InvalidConfigError
 from cargohold_azure.flavor import AzureArtifactStoreFlavor
 from cargohold_azure.store import AzureArtifactStore
-from cargohold_testkit.servers import AZURITE_ACCOUNT_KEY, azurite_connection_string, start_azure
+from cargohold_testkit import StoreFailureTests
+from cargohold_testkit.servers import AZURITE_ACCOUNT_KEY, EmulatorServer, azurite_connection_string, start_azure
 
 #: Bigger than adlfs's 50 MiB block, so that a block is staged on the service before the upload is cut off.
 UPLOAD = 51 * 2**20
@@ -24,6 +26,22 @@ def build(**values: object) -> AzureArtifactStore:
     store = AzureArtifactStoreFlavor().build({"path": "az://box/root", **values})
     assert isinstance(store, AzureArtifactStore)
     return store
+
+
+class TestAzureFailures(StoreFailureTests):
+    @pytest.fixture
+    def missing_bucket_store(self, connection_string: str) -> AzureArtifactStore:
+        return build(path=f"az://missing-{uuid.uuid4().hex[:10]}/root", connection_string=connection_string)
+
+    @pytest.fixture
+    def dead_endpoint_store(self, closed_port: int) -> AzureArtifactStore:
+        return build(connection_string=azurite_connection_string(f"http://127.0.0.1:{closed_port}"), retries=0)
+
+    @pytest.fixture
+    def refused_login_store(self, azurite: EmulatorServer, container: str) -> AzureArtifactStore:
+        wrong = base64.b64encode(b"not the account's key").decode()
+        connection = azurite_connection_string(azurite.endpoint).replace(AZURITE_ACCOUNT_KEY, wrong)
+        return build(path=f"az://{container}/root", connection_string=connection, retries=0)
 
 
 @pytest.fixture
@@ -73,7 +91,7 @@ def test_no_credentials_anywhere_is_one_sentence_on_first_use(monkeypatch: pytes
     for name in ("AZURE_STORAGE_CONNECTION_STRING", "AZURE_STORAGE_ACCOUNT_NAME"):
         monkeypatch.delenv(name, raising=False)
     store = build()  # valid: with nothing configured, adlfs looks in the environment
-    with pytest.raises(InvalidConfigError, match="set connection_string, or account_name with a credential"):
+    with pytest.raises(PermissionError, match="set connection_string, or account_name with a credential"):
         store.exists("x")
 
 

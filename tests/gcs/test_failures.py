@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import json
 import os
 import signal
 import socket
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -17,10 +19,32 @@ from typing import Any
 import pytest
 
 from cargohold_gcs.store import GCSArtifactStore
+from cargohold_testkit import StoreFailureTests
 from cargohold_testkit.servers import EmulatorServer, HungServer, start_gcs
+
+from .conftest import StoreFactory
 
 StoreOn = Callable[..., GCSArtifactStore]
 CHUNK = 2**18  # gcsfs's smallest upload chunk: small enough to sit in socket buffers while a server is paused
+
+
+class TestGCSFailures(StoreFailureTests):
+    @pytest.fixture
+    def missing_bucket_store(self, store_on: StoreOn, gcs_server: EmulatorServer) -> GCSArtifactStore:
+        return store_on(gcs_server.endpoint, f"gs://missing-{uuid.uuid4().hex[:10]}/root")
+
+    @pytest.fixture
+    def dead_endpoint_store(self, store_on: StoreOn, unused_endpoint: str) -> GCSArtifactStore:
+        return store_on(unused_endpoint, "gs://bucket/root", retries=0)
+
+    @pytest.fixture
+    def refused_login_store(self, make_store: StoreFactory, service_account_key: dict[str, str]) -> GCSArtifactStore:
+        """fake-gcs-server accepts any token, so the login fails where GCS's would: at the token endpoint."""
+        broken = {
+            **service_account_key,
+            "private_key": "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+        }
+        return make_store(token=json.dumps(broken))
 
 
 class FailingServer:

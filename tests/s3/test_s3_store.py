@@ -19,7 +19,7 @@ from upload_checks import Failing, UploadTests
 
 from cargohold_s3.flavor import S3ArtifactStoreFlavor
 from cargohold_s3.store import S3ArtifactStore
-from cargohold_testkit import ArtifactStoreTests, ArtifactStoreTestsThroughFileio, FlavorTests
+from cargohold_testkit import ArtifactStoreTests, ArtifactStoreTestsThroughFileio, FlavorTests, StoreFailureTests
 from cargohold_testkit.servers import EmulatorServer
 
 PART = 5 * 2**20  # S3's smallest part: a write this big or bigger goes up as a multipart upload
@@ -127,6 +127,21 @@ def _free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+class TestS3Failures(StoreFailureTests):
+    @pytest.fixture
+    def missing_bucket_store(self, make_store: Callable[..., S3ArtifactStore]) -> S3ArtifactStore:
+        return make_store(path=f"s3://missing-{uuid.uuid4().hex[:10]}/root")
+
+    @pytest.fixture
+    def dead_endpoint_store(self, make_store: Callable[..., S3ArtifactStore]) -> S3ArtifactStore:
+        return make_store(endpoint_url=f"http://127.0.0.1:{_free_port()}", retries=0)
+
+    @pytest.fixture
+    def refused_login_store(self, make_store: Callable[..., S3ArtifactStore]) -> S3ArtifactStore:
+        """moto accepts any credentials, so the login fails on the client's side: none in the config nor the chain."""
+        return make_store(key=None, secret=None)
 
 
 def test_building_a_store_makes_no_network_call(make_store: Callable[..., S3ArtifactStore]) -> None:

@@ -4,7 +4,8 @@ Enable it explicitly (``-p cargohold_testkit`` or ``pytest_plugins = ["cargohold
 pytest rewrites the kit's asserts and names the cargohold under test in its header; then subclass
 :class:`ArtifactStoreTests` (a ``store`` fixture yielding a fresh store) and :class:`FlavorTests`
 (``flavor_class``, ``entry_point`` and ``config_values`` fixtures). :class:`ArtifactStoreTestsThroughFileio`
-runs the store tests again through ``cargohold.fileio``, on a :class:`ThroughFileio` wrapper of your ``store``.
+runs the store tests again through ``cargohold.fileio``, on a :class:`ThroughFileio` wrapper of your ``store``;
+:class:`StoreFailureTests` checks that a missing bucket, a dead server and a refused login raise the standard types.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Generator
 import pytest
 
 from cargohold_testkit.conformance import ArtifactStoreTests, advice, requires
+from cargohold_testkit.failures import StoreFailureTests
 from cargohold_testkit.flavor_checks import HEAVY_MODULES, FlavorTests
 from cargohold_testkit.through_fileio import ArtifactStoreTestsThroughFileio, ThroughFileio
 
@@ -22,6 +24,7 @@ __all__ = [
     "ArtifactStoreTests",
     "ArtifactStoreTestsThroughFileio",
     "FlavorTests",
+    "StoreFailureTests",
     "ThroughFileio",
     "requires",
 ]

@@ -28,13 +28,13 @@ from azure.storage.blob import BlobBlock
 from azure.storage.blob.aio import BlobClient, BlobServiceClient
 from fsspec.asyn import sync_wrapper
 
-from cargohold.plugin import FsspecArtifactStore, InvalidConfigError, PartUpload, Reader, apply_deadline
+from cargohold.plugin import FsspecArtifactStore, PartUpload, Reader, apply_deadline
 from cargohold_azure.flavor import AzureArtifactStoreConfig
 
 if TYPE_CHECKING:
     from fsspec import AbstractFileSystem
 
-__all__ = ["AzureArtifactStore"]
+__all__ = ["AzureArtifactStore", "standard_error"]
 
 #: The config fields adlfs takes as they are (anon only when set, so that AZURE_STORAGE_ANON can apply).
 _CREDENTIALS = ("account_name", "client_id", "tenant_id", *AzureArtifactStoreConfig.secret_fields())
@@ -70,7 +70,7 @@ class AzureArtifactStore(FsspecArtifactStore):
             )
         except ValueError as exc:
             reason = str(exc.__cause__ or exc).rstrip("!.")
-            raise InvalidConfigError(
+            raise PermissionError(  # a login that cannot happen, as on every flavor; not a config validation can see
                 f"The azure artifact store {config.path!r} cannot log in ({reason}); set connection_string, or "
                 "account_name with a credential, in its config, or AZURE_STORAGE_CONNECTION_STRING or "
                 "AZURE_STORAGE_ACCOUNT_NAME in the environment."
@@ -81,7 +81,7 @@ class AzureArtifactStore(FsspecArtifactStore):
     def translate_error(self, exc: Exception) -> BaseException:
         filesystem = self._filesystem
         endpoint = filesystem.endpoint if isinstance(filesystem, _BlobFileSystem) else self.config.path
-        return _standard_error(exc, endpoint)
+        return standard_error(exc, endpoint)
 
     def _open_staged(self, fs_path: str, mode: str) -> tuple[Any, Callable[[], None], Callable[[], None]]:
         """Refuse an ``"x"`` write at open when the blob exists, before any bytes are sent; the commit's
@@ -140,7 +140,7 @@ class _BlockUpload(PartUpload[str]):
         """Nothing to drop: the service discards blocks that no commit used after a week."""
 
 
-def _standard_error(exc: BaseException, endpoint: str) -> BaseException:
+def standard_error(exc: BaseException, endpoint: str) -> BaseException:
     """The standard exception for an Azure SDK error (adlfs wraps failed uploads in RuntimeError); else ``exc``.
 
     Messages name the endpoint and the service's error code, never a credential.
@@ -202,7 +202,7 @@ class _BlobFileSystem(AzureBlobFileSystem):  # type: ignore[misc]  # adlfs is un
         except (OSError, ValueError, TypeError):
             raise
         except Exception as exc:
-            mapped = _standard_error(exc, self.endpoint)
+            mapped = standard_error(exc, self.endpoint)
             if mapped is exc:
                 raise
             raise mapped from exc

@@ -102,8 +102,13 @@ class _BoundedRequests:
         except Exception as exc:
             self._raise_standard(exc)
 
+    @property
+    def endpoint(self) -> str:
+        """The JSON API's base URL requests go to: the name every flavor's filesystem gives its endpoint."""
+        return self._location
+
     def _raise_standard(self, exc: Exception) -> NoReturn:
-        mapped = standard_error(exc, self._location)
+        mapped = standard_error(exc, self.endpoint)
         if mapped is exc:
             raise exc
         raise mapped from exc
@@ -129,7 +134,7 @@ class _BoundedRequests:
             "Content-Length": str(len(head) + body.size + len(tail)),
         }
         condition = {"ifGenerationMatch": "0"} if create_only else {}
-        url = f"{self._location}/upload/storage/v1/b/{quote(bucket)}/o"
+        url = f"{self.endpoint}/upload/storage/v1/b/{quote(bucket)}/o"
         try:
             await self._request_once("POST", url, uploadType="multipart", headers=headers, data=parts(), **condition)
         except Exception:
@@ -244,12 +249,12 @@ class GCSArtifactStore(FsspecArtifactStore):
                 f"The gcs artifact store {config.path!r} cannot log in to {where} with the credentials in 'token' "
                 f"({type(exc).__name__}); give the JSON key Google issued, 'anon', or leave token unset."
             ) from exc
-        apply_deadline(filesystem, config.deadline, f"GCS at {filesystem._location}")
+        apply_deadline(filesystem, config.deadline, f"GCS at {filesystem.endpoint}")
         return filesystem
 
     def translate_error(self, exc: Exception) -> BaseException:
         """Errors from outside gcsfs's HTTP requests (those are mapped as they happen), e.g. gRPC calls."""
-        endpoint = self._filesystem._location if self._filesystem is not None else self.config.endpoint_url
+        endpoint = self._filesystem.endpoint if self._filesystem is not None else self.config.endpoint_url
         return standard_error(exc, str(endpoint or "Google Cloud Storage"))
 
     def _open_staged(self, fs_path: str, mode: str) -> tuple[Any, Callable[[], None], Callable[[], None]]:
