@@ -10,13 +10,12 @@ from typing import Any
 import pytest
 from azure.core.exceptions import HttpResponseError
 from azure.storage.blob import BlobServiceClient, ContainerSasPermissions, generate_container_sas
-from upload_checks import UploadTests
 
 from cargohold import fileio
 from cargohold.artifact_stores import WalkItem
 from cargohold_azure.flavor import AzureArtifactStoreFlavor
 from cargohold_azure.store import AzureArtifactStore
-from cargohold_testkit import ArtifactStoreTests, ArtifactStoreTestsThroughFileio, FlavorTests
+from cargohold_testkit import ArtifactStoreTests, ArtifactStoreTestsThroughFileio, FlavorTests, UploadTests
 from cargohold_testkit.servers import AZURITE_ACCOUNT_KEY, AZURITE_ACCOUNT_NAME, EmulatorServer
 
 
@@ -24,7 +23,7 @@ class TestAzureConformance(ArtifactStoreTests):
     pass
 
 
-class TestAzureThroughFileio(ArtifactStoreTestsThroughFileio):
+class TestAzureConformanceThroughFileio(ArtifactStoreTestsThroughFileio):
     pass
 
 

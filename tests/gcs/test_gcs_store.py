@@ -11,12 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from upload_checks import PART, UploadTests
 
 from cargohold import InvalidConfigError, fileio
 from cargohold_gcs.flavor import GCSArtifactStoreConfig, GCSArtifactStoreFlavor
 from cargohold_gcs.store import GCSArtifactStore
-from cargohold_testkit import ArtifactStoreTests, ArtifactStoreTestsThroughFileio, FlavorTests
+from cargohold_testkit import ArtifactStoreTests, ArtifactStoreTestsThroughFileio, FlavorTests, UploadTests
+from cargohold_testkit.uploads import PART
 
 StoreFactory = Callable[..., GCSArtifactStore]
 

@@ -15,12 +15,18 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from upload_checks import Failing, UploadTests
 
 from cargohold_s3.flavor import S3ArtifactStoreFlavor
 from cargohold_s3.store import S3ArtifactStore
-from cargohold_testkit import ArtifactStoreTests, ArtifactStoreTestsThroughFileio, FlavorTests, StoreFailureTests
+from cargohold_testkit import (
+    ArtifactStoreTests,
+    ArtifactStoreTestsThroughFileio,
+    FlavorTests,
+    StoreFailureTests,
+    UploadTests,
+)
 from cargohold_testkit.servers import EmulatorServer
+from cargohold_testkit.uploads import Failing
 
 PART = 5 * 2**20  # S3's smallest part: a write this big or bigger goes up as a multipart upload
 

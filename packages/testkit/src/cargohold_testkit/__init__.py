@@ -5,7 +5,8 @@ pytest rewrites the kit's asserts and names the cargohold under test in its head
 :class:`ArtifactStoreTests` (a ``store`` fixture yielding a fresh store) and :class:`FlavorTests`
 (``flavor_class``, ``entry_point`` and ``config_values`` fixtures). :class:`ArtifactStoreTestsThroughFileio`
 runs the store tests again through ``cargohold.fileio``, on a :class:`ThroughFileio` wrapper of your ``store``;
-:class:`StoreFailureTests` checks that a missing bucket, a dead server and a refused login raise the standard types.
+:class:`StoreFailureTests` checks that a missing bucket, a dead server and a refused login raise the standard types,
+and :class:`UploadTests` an fsspec-based store's ``upload`` (parts, a failing source, create-only).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from cargohold_testkit.conformance import ArtifactStoreTests, advice, requires
 from cargohold_testkit.failures import StoreFailureTests
 from cargohold_testkit.flavor_checks import HEAVY_MODULES, FlavorTests
 from cargohold_testkit.through_fileio import ArtifactStoreTestsThroughFileio, ThroughFileio
+from cargohold_testkit.uploads import UploadTests
 
 __all__ = [
     "HEAVY_MODULES",
@@ -26,6 +28,7 @@ __all__ = [
     "FlavorTests",
     "StoreFailureTests",
     "ThroughFileio",
+    "UploadTests",
     "requires",
 ]
 

@@ -1,4 +1,5 @@
-"""``FsspecArtifactStore.upload`` on a cloud flavor's own server: subclass ``UploadTests`` and give it ``store``.
+"""``FsspecArtifactStore.upload`` on a flavor's own server: subclass ``UploadTests`` and give it a ``store`` fixture
+yielding a fresh, empty store (an fsspec-based one; set ``in_parts = False`` if it sends an upload in one request).
 
 What every flavor promises: the bytes arrive whole however the service takes them (in parts, in one
 request), a source that fails midway leaves nothing, and ``overwrite=False`` never replaces a file.
@@ -12,7 +13,9 @@ from typing import Any, ClassVar
 
 import pytest
 
-from cargohold.artifact_stores.fsspec_store import FsspecArtifactStore, PartUpload
+from cargohold.plugin import FsspecArtifactStore, PartUpload
+
+__all__ = ["PART", "Failing", "UploadTests"]
 
 #: The smallest part S3 takes; the tests upload in parts of this size so that several cost only a few MiB.
 PART = 5 << 20
