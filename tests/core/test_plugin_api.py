@@ -108,3 +108,12 @@ def test_the_in_repo_plugins_declare_the_plugin_api_they_target() -> None:
             ):
                 declared[package.name] = ast.literal_eval(node.value)
     assert declared == dict.fromkeys((p.name for p in PLUGINS), PLUGIN_API_VERSION)
+
+
+def test_a_plugin_error_names_its_problem_from_one_closed_set() -> None:
+    from cargohold.exceptions import PluginError, PluginProblem
+
+    error = PluginError(distribution="d", version="1", entry_point="e", reason="r", kind=PluginProblem.CONFLICTS)
+    assert error.kind is PluginProblem.CONFLICTS
+    assert str(error) == "Plugin 'e' from d 1 conflicts: r"
+    assert PluginError(distribution="d", version="1", entry_point="e", reason="r").kind is PluginProblem.FAILED

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import enum
+
 __all__ = [
     "CargoholdError",
     "DeadlineError",
@@ -16,6 +18,7 @@ __all__ = [
     "NotRegisteredError",
     "OutsideStoreError",
     "PluginError",
+    "PluginProblem",
     "PluginWarning",
     "ProtectedPathError",
     "RegistryError",
@@ -31,10 +34,27 @@ class CargoholdError(Exception):
     """Base of every error raised by cargohold itself."""
 
 
+class PluginProblem(enum.StrEnum):
+    """Why a plugin is not used; each value reads on after the plugin's name ("... is incompatible: ...")."""
+
+    FAILED = "failed"
+    INCOMPATIBLE = "is incompatible"
+    MISSING_DEPENDENCY = "is missing a dependency"
+    CONFLICTS = "conflicts"
+
+
 class PluginError(CargoholdError):
     """A plugin that could not be used; kept as a record and raised only in strict mode."""
 
-    def __init__(self, *, distribution: str, version: str, entry_point: str, reason: str, kind: str = "failed") -> None:
+    def __init__(
+        self,
+        *,
+        distribution: str,
+        version: str,
+        entry_point: str,
+        reason: str,
+        kind: PluginProblem = PluginProblem.FAILED,
+    ) -> None:
         self.distribution = distribution
         self.version = version
         self.entry_point = entry_point

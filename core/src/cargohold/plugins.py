@@ -23,7 +23,7 @@ import pluggy
 from cargohold import _plugin_cache, hookspecs
 from cargohold._plugin_cache import PluginRecord
 from cargohold._version import __version__
-from cargohold.exceptions import FlavorNotFoundError, PluginError, PluginWarning
+from cargohold.exceptions import FlavorNotFoundError, PluginError, PluginProblem, PluginWarning
 from cargohold.hookspecs import ENTRY_POINT_GROUP
 
 if TYPE_CHECKING:
@@ -160,7 +160,7 @@ class _Discovery:
         record = self.records.get(name)
         return PluginInfo(name, record.distribution, record.version) if record else PluginInfo(name, _CORE, __version__)
 
-    def record(self, info: PluginInfo, reason: str, kind: str = "failed") -> None:
+    def record(self, info: PluginInfo, reason: str, kind: PluginProblem = PluginProblem.FAILED) -> None:
         """Keep the failure, warn about it, and raise it when plugin developers asked for strictness."""
         error = PluginError(
             distribution=info.distribution, version=info.version, entry_point=info.entry_point, reason=reason, kind=kind
@@ -175,7 +175,7 @@ class _Discovery:
         info = self.info(record.entry_point)
         reason = None if record.known else _incompatibility(info, record.requires)
         if reason:
-            self.record(info, reason, kind="is incompatible")
+            self.record(info, reason, kind=PluginProblem.INCOMPATIBLE)
             return False
         from importlib.metadata import EntryPoint  # not imported at all when every plugin is known
 
@@ -189,7 +189,7 @@ class _Discovery:
                     f"it imports {missing!r}, which is not installed; reinstall {info.distribution} with its "
                     f"dependencies, or install the distribution that provides {missing!r}"
                 )
-                self.record(info, reason, kind="is missing a dependency")
+                self.record(info, reason, kind=PluginProblem.MISSING_DEPENDENCY)
             else:
                 self.record(info, f"import failed: {type(exc).__name__}: {exc}")
             return False
@@ -201,7 +201,7 @@ class _Discovery:
                 f"it targets plugin API {api!r} (cargohold_api_version in {ep.module}) but cargohold {__version__} "
                 f"offers plugin API {PLUGIN_API_VERSION}; {fix}"
             )
-            self.record(info, reason, kind="is incompatible")
+            self.record(info, reason, kind=PluginProblem.INCOMPATIBLE)
             return False
         try:
             self.manager.register(module, name=record.entry_point)
@@ -302,7 +302,7 @@ class _Discovery:
                 info,
                 f"the {key[0]} flavor {key[1]!r} is claimed by {names}; none is used until all "
                 "but one are uninstalled or blocked with CARGOHOLD_DISABLE_PLUGINS",
-                kind="conflicts",
+                kind=PluginProblem.CONFLICTS,
             )
 
     def learn(self, name: str, types: list[str], flavors: list[Flavor]) -> None:
