@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 import uuid
-import warnings
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict
 
 from cargohold._component_types import StackComponentType
-from cargohold.exceptions import DeprecatedFieldWarning
 from cargohold.secrets import REDACTED, is_secret_field
 
 __all__ = [
-    "RenamedField",
     "StackComponent",
     "StackComponentConfig",
     "StackComponentSettings",
@@ -42,49 +37,8 @@ class _RedactedModel(BaseModel):
         return tuple(name for name, field in cls.model_fields.items() if is_secret_field(field))
 
 
-@dataclass(frozen=True, slots=True)
-class RenamedField:
-    """A config field's former name, still read for one release so that components registered under it keep working.
-
-    ``convert`` turns a value given under the old name into the new field's value, for a rename that also
-    changed the meaning (``max_attempts`` counted the first try, ``retries`` does not); ``rule`` says so in words.
-    """
-
-    new: str
-    convert: Callable[[Any], Any] | None = None
-    rule: str = ""
-
-
 class StackComponentConfig(_RedactedModel):
     """Base of every component config: validated once, immutable, unknown keys refused."""
-
-    #: Former field names, each read as its new field with a ``DeprecatedFieldWarning``: ``{"old": RenamedField(...)}``.
-    RENAMED_FIELDS: ClassVar[Mapping[str, RenamedField]] = {}
-
-    @model_validator(mode="before")
-    @classmethod
-    def _read_renamed_fields(cls, values: Any) -> Any:
-        """Read a field under its former name as the new one, saying which; the new name wins when both are given."""
-        if not cls.RENAMED_FIELDS or not isinstance(values, Mapping):
-            return values
-        values = dict(values)
-        for old, renamed in cls.RENAMED_FIELDS.items():
-            if old not in values:
-                continue
-            given = values.pop(old)
-            if renamed.new in values:
-                read = f"it is ignored, since {renamed.new!r} is given too"
-            else:
-                values[renamed.new] = renamed.convert(given) if renamed.convert else given
-                shown = "" if renamed.new in cls.secret_fields() else f" = {values[renamed.new]!r}"
-                read = f"it is read as {renamed.new}{shown}{f' ({renamed.rule})' if renamed.rule else ''}"
-            warnings.warn(
-                f"The config field {old!r} is deprecated and goes in the next release: {read}. Use {renamed.new!r} "
-                "instead; updating the component stores it under the new name.",
-                DeprecatedFieldWarning,
-                stacklevel=2,
-            )
-        return values
 
 
 class StackComponentSettings(_RedactedModel):

@@ -23,19 +23,14 @@ if TYPE_CHECKING:
         EndpointUrl,
         FileStat,
         ObjectInfo,
+        RenamedField,
         WalkItem,
     )
     from cargohold.artifact_stores.fsspec_store import FsspecArtifactStore, PartUpload, Reader, SizedStream
     from cargohold.artifact_stores.remote import RemoteArtifactStoreConfig, apply_deadline
     from cargohold.artifacts import METADATA, VisualizationFile, list_visualizations, load_metadata
     from cargohold.client import Client
-    from cargohold.components import (
-        RenamedField,
-        StackComponent,
-        StackComponentConfig,
-        StackComponentSettings,
-        StackComponentType,
-    )
+    from cargohold.components import StackComponent, StackComponentConfig, StackComponentSettings, StackComponentType
     from cargohold.exceptions import (
         CargoholdError,
         DeprecatedFieldWarning,
@@ -62,6 +57,7 @@ _LAZY = {
             "EndpointUrl",
             "FileStat",
             "ObjectInfo",
+            "RenamedField",
             "WalkItem",
         ],
         "cargohold.artifact_stores",
@@ -73,7 +69,7 @@ _LAZY = {
     **dict.fromkeys(["METADATA", "VisualizationFile", "list_visualizations", "load_metadata"], "cargohold.artifacts"),
     "Client": "cargohold.client",
     **dict.fromkeys(
-        ["RenamedField", "StackComponent", "StackComponentConfig", "StackComponentSettings", "StackComponentType"],
+        ["StackComponent", "StackComponentConfig", "StackComponentSettings", "StackComponentType"],
         "cargohold.components",
     ),
     **dict.fromkeys(

@@ -12,6 +12,7 @@ from cargohold.artifact_stores.base import (
     EndpointUrl,
     FileStat,
     ObjectInfo,
+    RenamedField,
     WalkItem,
 )
 
@@ -27,6 +28,7 @@ __all__ = [
     "FileStat",
     "FsspecArtifactStore",
     "ObjectInfo",
+    "RenamedField",
     "WalkItem",
 ]
 

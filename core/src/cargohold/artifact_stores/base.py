@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import abc
 import builtins
-from collections.abc import Callable, Iterable, Iterator
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import IO, Annotated, Any, ClassVar, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, field_validator
+from pydantic import AfterValidator, field_validator, model_validator
 
 from cargohold._paths import split_scheme
 from cargohold.components import StackComponent, StackComponentConfig, StackComponentType
+from cargohold.exceptions import DeprecatedFieldWarning
 from cargohold.flavors import Flavor
 
 __all__ = [
@@ -23,6 +25,7 @@ __all__ = [
     "BaseArtifactStoreFlavor",
     "FileStat",
     "ObjectInfo",
+    "RenamedField",
     "WalkItem",
 ]
 
@@ -69,12 +72,27 @@ def _http_endpoint(value: str | None) -> str | None:
 EndpointUrl = Annotated[str | None, AfterValidator(_http_endpoint)]
 
 
+@dataclass(frozen=True, slots=True)
+class RenamedField:
+    """A config field's former name, still read for one release so that stores registered under it keep working.
+
+    ``convert`` turns a value given under the old name into the new field's value, for a rename that also
+    changed the meaning (``max_attempts`` counted the first try, ``retries`` does not); ``rule`` says so in words.
+    """
+
+    new: str
+    convert: Callable[[Any], Any] | None = None
+    rule: str = ""
+
+
 class BaseArtifactStoreConfig(StackComponentConfig):
     """Every artifact store's config: a root ``path`` whose scheme the flavor supports."""
 
     #: The URL prefixes this store accepts, e.g. ``{"s3://"}``; ``""`` means a plain local path. A set is
     #: frozen when the class is made.
     SUPPORTED_SCHEMES: ClassVar[AbstractSet[str]]
+    #: Former field names, each read as its new field with a ``DeprecatedFieldWarning``: ``{"old": RenamedField(...)}``.
+    RENAMED_FIELDS: ClassVar[Mapping[str, RenamedField]] = {}
 
     path: str
 
@@ -90,6 +108,31 @@ class BaseArtifactStoreConfig(StackComponentConfig):
                 '{"s3://"} (or {""} for local paths).'
             )
         cls.SUPPORTED_SCHEMES = frozenset(schemes)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read_renamed_fields(cls, values: Any) -> Any:
+        """Read a field under its former name as the new one, saying which; the new name wins when both are given."""
+        if not cls.RENAMED_FIELDS or not isinstance(values, Mapping):
+            return values
+        values = dict(values)
+        for old, renamed in cls.RENAMED_FIELDS.items():
+            if old not in values:
+                continue
+            given = values.pop(old)
+            if renamed.new in values:
+                read = f"it is ignored, since {renamed.new!r} is given too"
+            else:
+                values[renamed.new] = renamed.convert(given) if renamed.convert else given
+                shown = "" if renamed.new in cls.secret_fields() else f" = {values[renamed.new]!r}"
+                read = f"it is read as {renamed.new}{shown}{f' ({renamed.rule})' if renamed.rule else ''}"
+            warnings.warn(
+                f"The config field {old!r} is deprecated and goes in the next release: {read}. Use {renamed.new!r} "
+                "instead; updating the component stores it under the new name.",
+                DeprecatedFieldWarning,
+                stacklevel=2,
+            )
+        return values
 
     @field_validator("path", mode="before")
     @classmethod
