@@ -106,7 +106,7 @@ def test_a_stack_with_credentials_in_a_secret_serves_a_new_process(
             f"--endpoint-url={s3_server.endpoint}",
             "--key={{moto-login.key}}",
             "--secret={{moto-login.secret}}",
-            "--max-attempts=2",
+            "--retries=1",
         ),
         _cli("stack", "register", "moto-stack", "-a", "moto", "--set"),
     ]
