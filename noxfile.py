@@ -108,8 +108,10 @@ def tests_reliability(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON, tags=["ci"])
 def tests_distributed(session: nox.Session) -> None:
-    """Stores from a distributed engine: Dask worker processes reading and writing cargohold:// on moto."""
-    session.install(CORE, "./plugins/s3", TESTKIT, *TEST_TOOLS, *PLUGINS["s3"], *DISTRIBUTED)
+    """Stores from a distributed engine: Dask worker processes reading and writing cargohold:// on moto, the
+    registry on SQLite and on PostgreSQL."""
+    _debian(session, POSTGRES)
+    session.install(CORE_POSTGRES, "./plugins/s3", TESTKIT, *TEST_TOOLS, *PLUGINS["s3"], *DISTRIBUTED)
     _pytest(session, "tests/distributed")
 
 

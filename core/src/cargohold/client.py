@@ -53,6 +53,7 @@ from cargohold.registry import (
     Transaction,
     check_name,
     open_registry,
+    portable_url,
 )
 from cargohold.secrets import SecretReference, parse_secret_reference
 from cargohold.sources import load_source, source_root
@@ -128,6 +129,8 @@ class Client:
         """The registry ``url`` names (``postgresql://...``), else the one ``home`` uses (see ``open_registry``)."""
         self.home = home or locations.home()
         self.registry = open_registry(self.home, self._default_artifact_store, url)
+        #: What a pickled component carries, beside the home, to be built again from the same registry.
+        self.url = portable_url(self.home, url)
 
     def _default_artifact_store(self) -> tuple[str, Mapping[str, Any]] | None:
         """A local store under the home folder, when the local flavor is installed."""
@@ -377,7 +380,7 @@ class Client:
             values = {field: _resolve(tx, value, where, field) for field, value in component.config.items()}
         mask(*(values[f] for f, v in component.config.items() if parse_secret_reference(v) is not None))
         built = flavor.build(values, name=component.name, id=uuid.UUID(component.id), settings=settings)
-        built.registered_as = (str(self.home), component.type, component.name)
+        built.registered_as = (str(self.home), self.url, component.type, component.name)
         return built
 
     # -- stacks ------------------------------------------------------------------------------------

@@ -52,8 +52,9 @@ class StackComponent:
     settings: StackComponentSettings | None
     #: The component type; each abstract base (e.g. ``BaseArtifactStore``) fixes it.
     TYPE: ClassVar[str]
-    #: ``(registry home, type, name)`` of a component built from a registry: what it pickles as.
-    registered_as: tuple[str, str, str] | None = None
+    #: ``(registry home, registry URL or None, type, name)`` of a component built from a registry: what it
+    #: pickles as.
+    registered_as: tuple[str, str | None, str, str] | None = None
 
     def __init__(
         self,
@@ -82,10 +83,12 @@ class StackComponent:
         return _from_registry, (*self.registered_as, settings)
 
 
-def _from_registry(home: str, component_type: str, name: str, settings: dict[str, Any] | None) -> StackComponent:
+def _from_registry(
+    home: str, url: str | None, component_type: str, name: str, settings: dict[str, Any] | None
+) -> StackComponent:
     from pathlib import Path
 
     from cargohold.client import Client
 
-    client = Client(Path(home))
+    client = Client(Path(home), url=url)
     return client.build(client.get_component(component_type, name), settings)

@@ -11,20 +11,24 @@ Everything goes through the store's interface (writes are the store's staged wri
 are ``STORE/path/inside``, and the filesystem's root lists the registered stores as directories.
 
 Pickled (as Dask and multiprocessing do), the filesystem is its storage options and nothing else:
-a store name travels in each path and the registry's home in ``home=`` (default: the reader's
-``CARGOHOLD_HOME``), never a credential. Each process builds the store from the registry itself.
+a store name travels in each path, the registry's home in ``home=`` (default: the reader's
+``CARGOHOLD_HOME``) and a shared registry's URL, without its password, in ``registry=``; never a
+credential. Each process builds the store from the registry itself.
 """
 
 from __future__ import annotations
 
 import datetime
+from pathlib import Path
 from typing import Any
 
 from fsspec import AbstractFileSystem
+from fsspec.spec import make_instance
 
+from cargohold import locations
 from cargohold.artifact_stores.base import FileStat
 from cargohold.exceptions import InvalidConfigError, NotRegisteredError
-from cargohold.registry import check_name
+from cargohold.registry import check_name, portable_url
 from cargohold.targets import Location, in_named_store, relative, same_store, segments
 
 __all__ = ["CargoholdFileSystem"]
@@ -36,10 +40,17 @@ class CargoholdFileSystem(AbstractFileSystem):  # type: ignore[misc]  # fsspec i
     protocol = "cargohold"
     root_marker = ""
 
-    def __init__(self, home: str | None = None, **kwargs: Any) -> None:
-        """``home``: the registry's home folder, for processes whose ``CARGOHOLD_HOME`` differs."""
-        super().__init__(home=home, **kwargs)
-        self.home = home
+    def __init__(self, home: str | None = None, registry: str | None = None, **kwargs: Any) -> None:
+        """``home``: the registry's home folder, for processes whose ``CARGOHOLD_HOME`` differs; ``registry``: a
+        shared registry's URL, by default the one this process uses (kept without its password)."""
+        registry = portable_url(Path(home) if home else locations.home(), registry)
+        super().__init__(home=home, registry=registry, **kwargs)
+        self.home, self.registry = home, registry
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled with the registry it uses, also when that came from this process's environment and not from
+        the options it was made with (fsspec keeps only those)."""
+        return make_instance, (type(self), self.storage_args, {**self.storage_options, "registry": self.registry})
 
     @classmethod
     def _strip_protocol(cls, path: Any) -> str:
@@ -53,7 +64,7 @@ class CargoholdFileSystem(AbstractFileSystem):  # type: ignore[misc]  # fsspec i
             raise IsADirectoryError("cargohold:// is the list of stores; give a store name, as cargohold://NAME/path")
         try:
             check_name("artifact store", name)
-            return in_named_store(name, inside, self.home)
+            return in_named_store(name, inside, self.home, self.registry)
         except (NotRegisteredError, InvalidConfigError) as exc:
             raise FileNotFoundError(str(exc)) from None
 
@@ -69,11 +80,9 @@ class CargoholdFileSystem(AbstractFileSystem):  # type: ignore[misc]  # fsspec i
     def ls(self, path: str, detail: bool = True, **kwargs: Any) -> list[Any]:
         stripped = self._strip_protocol(path)
         if not stripped:
-            from pathlib import Path
-
             from cargohold.client import Client
 
-            client = Client(Path(self.home) if self.home else None)
+            client = Client(Path(self.home) if self.home else None, url=self.registry)
             names = [c.name for c in client.components("artifact_store")]
             entries = [{"name": n, "size": 0, "type": "directory"} for n in sorted(names)]
         else:

@@ -61,10 +61,11 @@ def resolve(target: str | None) -> Location:
     return Location(*fileio.route(target, adhoc=True))
 
 
-def in_named_store(name: str, inside: str, home: str | None = None) -> Location:
+def in_named_store(name: str, inside: str, home: str | None = None, url: str | None = None) -> Location:
     """``inside`` (relative to the root) in the registered store ``name``, or in the active one for ``""``;
-    ``home`` names the registry's home folder where it is not this process's ``CARGOHOLD_HOME``."""
-    return _in_store(store_named(name, home) if name else _active_store(), inside)
+    ``home`` names the registry's home folder where it is not this process's ``CARGOHOLD_HOME``, ``url`` a
+    shared registry's URL where it is not the one the home uses."""
+    return _in_store(store_named(name, home, url) if name else _active_store(), inside)
 
 
 def same_store(first: BaseArtifactStore, second: BaseArtifactStore) -> bool:
@@ -82,17 +83,17 @@ def relative(path: str, base: str) -> str:
     return "/".join(segments(path)[len(segments(base)) :])
 
 
-def store_named(name: str, home: str | None = None) -> BaseArtifactStore:
-    """The registered artifact store ``name``, built once per process and registry home."""
-    return _store_named(home or str(locations.home()), name)
+def store_named(name: str, home: str | None = None, url: str | None = None) -> BaseArtifactStore:
+    """The registered artifact store ``name``, built once per process and registry."""
+    return _store_named(home or str(locations.home()), url, name)
 
 
 @functools.lru_cache(maxsize=16)  # bounded: a process that switches homes (tests do) must not keep every client
-def _store_named(home: str, name: str) -> BaseArtifactStore:
+def _store_named(home: str, url: str | None, name: str) -> BaseArtifactStore:
     from cargohold.client import Client
 
     try:
-        return Client(Path(home)).get_artifact_store(name)
+        return Client(Path(home), url=url).get_artifact_store(name)
     except NotRegisteredError as exc:
         raise NotRegisteredError(f"{exc} For a local path whose name holds a colon, write ./{name}:...") from None
 

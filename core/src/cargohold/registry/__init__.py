@@ -35,6 +35,13 @@ def registry_url(home: Path) -> str | None:
     return url
 
 
+def portable_url(home: Path, url: str | None = None) -> str | None:
+    """The URL of the registry ``url`` (else ``home``) names, without its password; None for the embedded one.
+    It is what travels to another process (a pickled store or filesystem) so that it opens the same registry."""
+    shared = url or registry_url(home)
+    return shown_url(shared, None) if shared else None
+
+
 def check_url(url: str) -> str:
     """Refuse a URL no backend serves, in one sentence that never shows its password."""
     if not url.startswith(SCHEMES):
@@ -74,6 +81,7 @@ __all__ = [
     "check_name",
     "check_url",
     "open_registry",
+    "portable_url",
     "registry_url",
     "shown_url",
 ]

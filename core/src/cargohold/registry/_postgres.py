@@ -32,14 +32,15 @@ _WRITE_LOCK = 0x636172676F686F6C
 _HAS_TABLE = "SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = ?"
 
 
-def shown_url(url: str) -> str:
-    """``url`` with any password replaced by ``***``, for messages."""
+def shown_url(url: str, password: str | None = "***") -> str:
+    """``url`` with any password replaced by ``password`` (for messages), or dropped with None (for a URL that
+    travels to another process, whose libpq takes it from ``PGPASSWORD`` or ``~/.pgpass``)."""
     parts = urlsplit(url)
     if parts.password is None:
         return url
-    netloc = parts.netloc.rpartition("@")
-    user = netloc[0].partition(":")[0]
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc[2]}"))
+    login, _, host = parts.netloc.rpartition("@")
+    user = login.partition(":")[0]
+    return urlunsplit(parts._replace(netloc=f"{user if password is None else f'{user}:{password}'}@{host}"))
 
 
 class _Connection:
