@@ -141,9 +141,10 @@ class LocalArtifactStore(BaseArtifactStore):
             return os.open(self._resolve(full), flags, 0o666)
         raise OSError(err, os.strerror(err), full)
 
-    def __del__(self) -> None:
+    def __del__(self, _close: Callable[[int], None] = os.close) -> None:
+        """Closes the root folder's descriptor; ``os.close`` is bound early since ``os`` may be gone at exit."""
         if getattr(self, "_root_fd", -1) >= 0:
-            os.close(self._root_fd)
+            _close(self._root_fd)
 
     def _from_alias(self, path: str, full: str) -> str:
         """Accept the same place spelled through a symlinked ancestor of the root; refuse the rest."""
