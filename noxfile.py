@@ -180,7 +180,9 @@ def bench(session: nox.Session) -> None:
     """The README's figures: ratios against baselines measured in the same run; fails when a target is missed.
 
     Every distribution and emulator goes in, so that P1/P2 see all four flavors and P5, P6, P8, P10 and P11
-    reach the emulators; uv builds the throwaway plugin venvs of P7. ``nox -s bench -- P3 P4`` runs some ids.
+    reach the emulators; uv builds the throwaway plugin venvs of P7; P12 starts Debian's PostgreSQL.
+    ``nox -s bench -- P3 P4`` runs some ids.
     """
-    session.install(CORE, *PLUGIN_FOLDERS, TESTKIT, UI, "uv", "httpx2>=2.16", *ALL_TEST_NEEDS)
+    _debian(session, POSTGRES)
+    session.install(CORE_POSTGRES, *PLUGIN_FOLDERS, TESTKIT, UI, "uv", "httpx2>=2.16", *ALL_TEST_NEEDS)
     session.run("python", "benchmarks/run.py", *session.posargs)

@@ -32,6 +32,8 @@ MEASURES = {
     "R4": ("deadlines against hung and closed servers", "<= deadline + 2 s", "faults:r4"),
     "P10": ("the viewer's first page of a 10,000-object folder, against the raw listing", "<= 1.5x", "viewer:p10"),
     "P11": ("peak RSS of `cargohold ui` streaming a 1 GB download", "<= 150 MB, flat", "viewer:p11"),
+    "P12": ("the registry on PostgreSQL against SQLite: CLI listing, store resolution", "-", "teams:p12"),
+    "P13": ("what sealing adds to resolving a store's secrets", "<= 1 ms per store", "teams:p13"),
 }
 COLUMNS = ("id", "measure", "ours", "baseline", "ratio", "target", "pass")
 
