@@ -64,6 +64,14 @@ def test_the_command_line_shows_the_deprecation_and_still_works(old_store: str) 
     assert done.stderr.count("Warning: The config field 'max_attempts' is deprecated") == 1, done.stderr
 
 
+def test_an_update_stores_the_new_name(old_store: str) -> None:
+    client = Client()
+    with pytest.warns(DeprecatedFieldWarning):
+        updated = client.update_component("artifact_store", old_store, {"deadline": 20})
+    assert "max_attempts" not in updated.config
+    assert (updated.config["retries"], updated.config["deadline"]) == (4, 20)
+
+
 def test_the_new_name_wins_over_the_old_when_both_are_given() -> None:
     with pytest.warns(DeprecatedFieldWarning, match="'max_attempts' .* it is ignored, since 'retries' is given too"):
         config = S3ArtifactStoreFlavor().validate_config({"path": "s3://bucket/x", "max_attempts": 9, "retries": 1})

@@ -603,9 +603,10 @@ def _check_references(tx: Transaction, row: Mapping[str, Any], owned: str, where
 
 
 def _check_fields(flavor: Flavor, names: Iterable[str]) -> None:
-    """Refuse field names the flavor's config does not have, listing the ones it does."""
+    """Refuse field names the flavor's config does not have (a former name it still reads passes), listing the
+    ones it does."""
     fields = flavor.config_class.model_fields
-    unknown = sorted(set(names) - set(fields))
+    unknown = sorted(set(names) - set(fields) - set(getattr(flavor.config_class, "RENAMED_FIELDS", {})))
     if unknown:
         raise InvalidConfigError(
             f"The {flavor.name!r} flavor has no field {unknown[0]!r}; its fields are: {', '.join(fields) or 'none'}."
