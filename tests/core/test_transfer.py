@@ -7,21 +7,14 @@ import threading
 from collections.abc import Iterator
 from typing import IO, Any
 
-import fsspec
 import pytest
-from fsspec.implementations.asyn_wrapper import AsyncFileSystemWrapper
 from memory_store import MemoryConfig, MemoryStore, fresh_root
 
 from cargohold import fileio, transfer
 
 
-class AsyncMemoryStore(MemoryStore):
-    """The memory filesystem behind fsspec's async wrapper: small files go as coroutines on fsspec's loop."""
-
-    write_staging = "close"  # one pipe_file publishes a whole file at once
-
-    def _make_filesystem(self) -> fsspec.AbstractFileSystem:
-        return AsyncFileSystemWrapper(fsspec.filesystem("memory"), asynchronous=False)
+class OtherMemoryStore(MemoryStore):
+    """Another flavor over the memory filesystem: copies to it pass through the transfer, not inside the service."""
 
 
 class Events(transfer.Progress):
@@ -263,41 +256,32 @@ def test_a_thousand_small_files_in_parallel_arrive_byte_for_byte(src: MemoryStor
     assert _tree(dst, "many") == files
 
 
-def test_small_files_to_an_async_store_go_as_coroutines(src: MemoryStore, monkeypatch: pytest.MonkeyPatch) -> None:
-    target = _store(AsyncMemoryStore)
+def test_small_files_of_an_fsspec_store_are_read_in_one_request_each(
+    src: MemoryStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dst = _store(OtherMemoryStore)  # another flavor: the bytes pass through the transfer
+    files = {f"f{i}": bytes([i]) * i for i in range(200)}
+    _fill(src, "many", files)
+    read: list[str] = []
+    cat_file = src.filesystem.cat_file
+    monkeypatch.setattr(src.filesystem, "cat_file", lambda p, **k: read.append(p) or cat_file(p, **k))
     try:
-        files = {f"f{i}": bytes([i]) * i for i in range(200)}
-        _fill(src, "many", files)
-        piped: list[str] = []
-        pipe = target.filesystem._pipe_file
-        monkeypatch.setattr(target.filesystem, "_pipe_file", lambda p, d, **k: piped.append(p) or pipe(p, d, **k))
-        result = transfer.copy(f"{src.path}/many", f"{target.path}/many", recursive=True)
+        result = transfer.copy(f"{src.path}/many", f"{dst.path}/many", recursive=True)
         assert result.ok
-        assert len(piped) == 200
-        assert _tree(target, "many") == files
-        back = _store()
-        try:
-            assert transfer.copy(f"{target.path}/many", f"{back.path}/again", recursive=True).ok
-            assert _tree(back, "again") == files
-        finally:
-            fileio.unmount(back)
+        assert len(read) == 200
+        assert _tree(dst, "many") == files
     finally:
-        fileio.unmount(target)
-
-
-#: Small files in the tree of the test below.
-SMALL_ONES = 8
+        fileio.unmount(dst)
 
 
 class CountingStore(MemoryStore):
     """Counts its files open for reading at once. Each read waits until ``expected`` are open (or a deadline
-    passes), so a transfer that runs ``expected`` files at a time shows exactly that many; a large file's
-    waits for every small one to have started, so small and large files that move at once show it."""
+    passes), so a transfer that runs ``expected`` files at a time shows exactly that many."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.expected = 1
-        self.most = self.now = self.waves = self.small = 0
+        self.most = self.now = self.waves = 0
         self.gate = threading.Condition()
 
     def open(self, path: str, mode: str = "r") -> IO[Any]:
@@ -306,11 +290,6 @@ class CountingStore(MemoryStore):
         with self.gate:
             self.now += 1
             self.most = max(self.most, self.now)
-            if "large" in path:  # open until every small file has started, so any overlap of the two kinds shows
-                self.gate.wait_for(lambda: self.small >= SMALL_ONES, timeout=5)
-            else:
-                self.small += 1
-                self.gate.notify_all()
             if self.now >= self.expected:  # a full wave: every reader waiting in it goes on
                 self.waves += 1
                 self.gate.notify_all()
@@ -333,16 +312,13 @@ class CountingStore(MemoryStore):
 
 @pytest.mark.parametrize("jobs", [1, 4])
 def test_no_more_than_jobs_files_move_at_once(jobs: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Small files (coroutines) and large ones (threads) together: one limit for both, and all of it used."""
-    monkeypatch.setattr(transfer, "SMALL_FILE", 100)
+    """One limit for every file, and all of it used."""
+    monkeypatch.setattr(transfer, "SMALL_FILE", -1)  # every file read through the store's open, which counts
     source = CountingStore(MemoryConfig(path=f"{fresh_root('transfer')}/root"))
-    target = _store(AsyncMemoryStore)
+    target = _store(OtherMemoryStore)
     fileio.mount(source)
     try:
-        _fill(
-            source,
-            tree={f"small{i}": b"s" * 10 for i in range(SMALL_ONES)} | {f"large{i}": b"L" * 1000 for i in range(8)},
-        )
+        _fill(source, tree={f"f{i}": b"s" * i for i in range(16)})
         source.expected = jobs
         result = transfer.copy(f"{source.path}/data/", target.path, recursive=True, jobs=jobs)
     finally:
@@ -354,7 +330,7 @@ def test_no_more_than_jobs_files_move_at_once(jobs: int, monkeypatch: pytest.Mon
 
 
 class RecordingStore(MemoryStore):
-    """A memory store that keeps mtimes and can be fsynced, as the local store can: it records both calls."""
+    """A memory store that keeps mtimes (as object stores do, in metadata) and can be fsynced: it records both."""
 
     keeps_mtime = True
 
@@ -363,21 +339,17 @@ class RecordingStore(MemoryStore):
         self.mtimes: dict[str, float] = {}
         self.synced: list[str] = []
 
-    def set_mtime(self, path: str, mtime: float) -> None:
-        self.mtimes[path] = mtime
+    def _add_metadata(self, fs_path: str, metadata: dict[str, str]) -> None:
+        self.mtimes[self._full(self._parts_of_fs_path(fs_path))] = float(metadata[self.mtime_metadata])
 
     def fsync(self, path: str) -> None:
         self.synced.append(path)
 
 
-class AsyncRecordingStore(RecordingStore, AsyncMemoryStore):
-    """The same behind fsspec's async wrapper: small files reach it as coroutines."""
-
-
-@pytest.mark.parametrize("cls", [RecordingStore, AsyncRecordingStore])
-def test_each_copy_keeps_its_mtime_and_is_fsynced_before_it_counts(cls: type[RecordingStore]) -> None:
-    source = _store()
-    target = cls(MemoryConfig(path=f"{fresh_root('transfer')}/root"))
+@pytest.mark.parametrize("streamed", [True, False], ids=["streamed", "inside-the-service"])
+def test_each_copy_keeps_its_mtime_and_is_fsynced_before_it_counts(streamed: bool) -> None:
+    source = _store(MemoryStore if streamed else RecordingStore)
+    target = RecordingStore(MemoryConfig(path=f"{fresh_root('transfer')}/root"))
     fileio.mount(target)
     try:
         _fill(source)
@@ -415,13 +387,13 @@ def test_a_transient_error_is_retried_and_counted_a_lasting_one_is_not(
     error: type[OSError], transient: bool, dst: MemoryStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(transfer, "RETRY_DELAY", 0.0)
-    monkeypatch.setattr(transfer, "SMALL_FILE", 100)  # the large files in threads, the small ones as coroutines
+    monkeypatch.setattr(transfer, "SMALL_FILE", -1)  # every file read through the store's open, which fails first
     source = FlakyStore(MemoryConfig(path=f"{fresh_root('transfer')}/root"))
     source.error = error
     fileio.mount(source)
     try:
         _fill(source)
-        target = _store(AsyncMemoryStore)
+        target = _store(OtherMemoryStore)
         result = transfer.copy(f"{source.path}/data/", target.path, recursive=True)
         fileio.unmount(target)
     finally:
@@ -567,12 +539,13 @@ class KeepsMtimeStore(MemoryStore):
         (False, {"size": 1, "mtime": 10.0}, {"size": 1, "mtime": 20.0}, False),
         (False, {"size": 1, "mtime": 10.7}, {"size": 1, "mtime": 10.0}, False),  # a service keeping whole seconds
         (False, {"size": 1, "mtime": 10.7}, {"size": 1, "mtime": 10.5}, True),  # one keeping fractions
-        (False, {"size": 1, "mtime": 20.0, "etag": "e"}, {"size": 1, "mtime": 10.0, "etag": "e"}, False),
         (False, {"size": 1, "mtime": None}, {"size": 1, "mtime": None}, True),
         # A destination that keeps its source's mtime: any difference is an edit, newer or older.
-        (True, {"size": 1, "mtime": 10.25}, {"size": 1, "mtime": 10.25}, False),
-        (True, {"size": 1, "mtime": 10.5}, {"size": 1, "mtime": 10.25}, True),  # edited within the second
-        (True, {"size": 1, "mtime": 5.0}, {"size": 1, "mtime": 10.25}, True),  # an older source, different
+        (True, {"size": 1, "mtime": 10.25}, {"size": 1, "mtime": 10.25, "own_mtime": True}, False),
+        (True, {"size": 1, "mtime": 10.5}, {"size": 1, "mtime": 10.25, "own_mtime": True}, True),  # same second
+        (True, {"size": 1, "mtime": 5.0}, {"size": 1, "mtime": 10.25, "own_mtime": True}, True),  # older, different
+        # An object no copy recorded an mtime on (another tool wrote it): its time says nothing of its source.
+        (True, {"size": 1, "mtime": 10.25}, {"size": 1, "mtime": 10.25, "own_mtime": False}, True),
     ],
 )
 def test_what_sync_counts_as_changed(
@@ -589,12 +562,27 @@ def test_what_sync_counts_as_changed(
     assert transfer._Comparison(*stores, checksum=False).changed(before, after) is changed
 
 
-def test_etags_of_two_services_are_not_compared() -> None:
+@pytest.mark.parametrize(
+    ("source", "target", "same"),
+    [
+        ({"md5": "aa"}, {"md5": "aa"}, True),
+        ({"md5": "aa"}, {"md5": "bb", "crc32c": "cc"}, False),  # MD5 first, where both keep it
+        ({"crc32c": "cc"}, {"md5": "bb", "crc32c": "cc"}, True),
+        ({"etag": "e"}, {"etag": "e"}, False),  # etags are no hash: the contents are read (and differ here)
+    ],
+)
+def test_checksum_compares_a_hash_both_services_keep(
+    source: dict[str, Any], target: dict[str, Any], same: bool, src: MemoryStore, dst: MemoryStore
+) -> None:
     from cargohold import ObjectInfo
 
-    other = KeepsMtimeStore(MemoryConfig(path=fresh_root()))
-    compare = transfer._Comparison(MemoryStore(MemoryConfig(path=fresh_root())), other, checksum=False)
-    assert compare.changed(ObjectInfo("s", 1, 20.0, "e"), ObjectInfo("t", 1, 10.0, "e"))
+    _write(src, "f", b"one")
+    _write(dst, "f", b"two")
+    compare = transfer._Comparison(src, dst, checksum=True)
+    assert (
+        compare.changed(ObjectInfo(f"{src.path}/f", 3, 1.0, **source), ObjectInfo(f"{dst.path}/f", 3, 1.0, **target))
+        is not same
+    )
 
 
 def test_sync_with_checksum_sees_an_edit_that_kept_size_and_mtime(src: MemoryStore, dst: MemoryStore) -> None:

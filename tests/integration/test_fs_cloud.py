@@ -125,19 +125,84 @@ def test_a_thousand_small_files_in_parallel_arrive_byte_for_byte(
     assert tree(tmp_path / "back") == tree(many)
 
 
-def test_sync_checksum_sees_same_size_edits_both_ways_on_s3(clouds: dict[str, str], tmp_path: Path) -> None:
-    """S3 keeps whole seconds, so an edit within the upload's second needs --checksum: it compares MD5s."""
+@pytest.mark.parametrize("cloud", ["s3", "gcs", "azure"])
+def test_sync_sees_same_size_edits_in_the_same_second_or_older_into_and_out_of_a_cloud(
+    clouds: dict[str, str], cloud: str, tmp_path: Path
+) -> None:
+    """The copy in the cloud records its source's mtime, and the copy back keeps it: any difference is an edit."""
     here, back = tmp_path / "here", tmp_path / "back"
+    edited = here / "f.txt"
     here.mkdir()
-    (here / "f.txt").write_bytes(b"aaaa")
-    fs("sync", str(here), "s3:mirror")
-    fs("sync", "s3:mirror", str(back))
-    assert "Synced 0 files" in fs("sync", "s3:mirror", str(back)).stderr  # the copy kept the object's mtime
-    (here / "f.txt").write_bytes(b"bbbb")
-    assert "Synced 1 file" in fs("sync", "--checksum", str(here), "s3:mirror").stderr
-    assert "Synced 1 file" in fs("sync", "--checksum", "s3:mirror", str(back)).stderr
-    assert (back / "f.txt").read_bytes() == b"bbbb"
-    assert "Synced 0 files" in fs("sync", "--checksum", str(here), "s3:mirror").stderr
+    edited.write_bytes(b"aaaa")
+    os.utime(edited, (1_700_000_000.25, 1_700_000_000.25))
+    assert "Synced 1 file" in fs("sync", str(here), f"{cloud}:mirror").stderr
+    assert "Synced 1 file" in fs("sync", f"{cloud}:mirror", str(back)).stderr
+    assert (back / "f.txt").stat().st_mtime == 1_700_000_000.25
+    for data, when in ((b"bbbb", 1_700_000_000.5), (b"cccc", 1_600_000_000.0)):
+        edited.write_bytes(data)
+        os.utime(edited, (when, when))
+        assert "Synced 1 file" in fs("sync", str(here), f"{cloud}:mirror").stderr
+        assert "Synced 1 file" in fs("sync", f"{cloud}:mirror", str(back)).stderr
+        assert (back / "f.txt").read_bytes() == data
+        assert "Synced 0 files" in fs("sync", str(here), f"{cloud}:mirror").stderr
+        assert "Synced 0 files" in fs("sync", f"{cloud}:mirror", str(back)).stderr
+
+
+@pytest.mark.parametrize("cloud", ["s3", "gcs", "azure"])
+def test_a_first_sync_over_objects_another_tool_wrote_copies_them_unless_checksums_match(
+    clouds: dict[str, str], cloud: str, tmp_path: Path
+) -> None:
+    """Their service's time says nothing of their source's: the first sync copies them, and records it."""
+    from cargohold.targets import store_named
+
+    here = tmp_path / "here"
+    here.mkdir()
+    (here / "same.txt").write_bytes(b"same")
+    (here / "edited.txt").write_bytes(b"new!")
+    os.utime(here / "edited.txt", (1_600_000_000.0, 1_600_000_000.0))  # older than the object
+    filesystem = store_named(cloud).filesystem
+    root = clouds[cloud].split("://", 1)[1]
+    filesystem.pipe({f"{root}/mirror/same.txt": b"same", f"{root}/mirror/edited.txt": b"old!"})
+    done = fs("sync", "--checksum", str(here), f"{cloud}:mirror").stderr
+    assert "Synced 1 file" in done
+    assert "1 up to date" in done
+    assert "Synced 1 file" in fs("sync", str(here), f"{cloud}:mirror").stderr  # same.txt, its mtime now recorded
+    assert "Synced 0 files" in fs("sync", str(here), f"{cloud}:mirror").stderr
+    assert subprocess.run([*CLI, "fs", "cat", f"{cloud}:mirror/edited.txt"], capture_output=True).stdout == b"new!"
+
+
+def test_sync_checksum_compares_the_hashes_services_keep_across_services(
+    clouds: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """MD5s (S3's single-part ETag, GCS's md5Hash, Azure's Content-MD5) compared across services, with no
+    download; only an S3 multipart upload, which keeps no MD5, is read to compute one."""
+    from cargohold.targets import store_named
+
+    here = tmp_path / "here"
+    here.mkdir()
+    (here / "a.txt").write_bytes(b"alpha")
+    (here / "big.bin").write_bytes(os.urandom(12 << 20))  # multipart on S3, a block list on Azure
+    fs("sync", str(here), "s3:c")
+    fs("sync", "s3:c", "gcs:c")
+    fs("sync", "gcs:c", "azure:c")
+    read: collections.Counter[str] = collections.Counter()
+    for name in clouds:
+        store = store_named(name)
+        monkeypatch.setattr(
+            store, "open", lambda p, mode="r", s=store, n=name: read.update([n]) or type(s).open(s, p, mode)
+        )
+    for source, target, reads in (
+        ("gcs:c", "azure:c", {}),
+        ("s3:c", "gcs:c", {"s3": 1}),
+        ("azure:c", "s3:c", {"s3": 1}),
+    ):
+        read.clear()
+        result = transfer.sync(source, target, checksum=True)
+        assert (result.copied, len(result.skipped)) == ([], 2), (source, target)
+        assert read == reads, (source, target)
+    store_named("gcs").filesystem.pipe_file(f"{clouds['gcs'].split('://', 1)[1]}/c/a.txt", b"ALPHA")
+    result = transfer.sync("s3:c", "gcs:c", checksum=True)
+    assert [s for s, _ in result.copied] == [f"{clouds['s3']}/c/a.txt"]
 
 
 def _read_so_far(pid: int, path: Path) -> int:

@@ -5,18 +5,15 @@ registered store, a URL, or a local path. How each file moves:
 
 - within one store, by the store's own ``copyfile`` (a server-side copy on object stores), and between
   two stores of one service and account (``can_copy_from``: two buckets, or two roots) inside the service;
-- small files (up to :data:`SMALL_FILE` bytes) whose source or destination is an async fsspec
-  filesystem, as one coroutine each on fsspec's event loop, ``jobs`` at a time: one request
-  per file on the remote side (``_cat_file`` / ``_pipe_file``), the local side through the store;
-- everything else by a pool of ``jobs`` threads, each reading the source's ``open`` as its destination
-  takes it: an fsspec store's ``upload`` sends the bytes as they are read (in parts, or in one request
-  of the listed size), any other store gets :data:`CHUNK_SIZE` chunks written into its ``open``; memory
-  stays flat however big the file.
+- everything else by a pool of ``jobs`` threads, the one limit on files in flight: a small file (up to
+  :data:`SMALL_FILE` bytes) of an fsspec store is read whole in one request, any other source streamed
+  from its ``open`` as its destination takes it: an fsspec store's ``upload`` sends the bytes as they are
+  read (in parts, or in one request of the listed size), any other store gets :data:`CHUNK_SIZE` chunks
+  written into its ``open``; memory stays flat however big the file.
 
-The small files go first, then the rest, so no more than ``jobs`` files move at any moment. A copy keeps
-its source's modification time where the destination can set one (``keeps_mtime``), and with ``fsync``
-(the default) is made durable (``store.fsync``: the file and its folder, on a local disk) before it counts
-as copied.
+A copy keeps its source's modification time where the destination can (``keeps_mtime``: a filesystem sets
+it, an object store records it as metadata with the upload), and with ``fsync`` (the default) is made
+durable (``store.fsync``: the file and its folder, on a local disk) before it counts as copied.
 
 Every write is a staged write of the destination store (or a single-request upload), so a
 transfer that fails or is killed leaves nothing under the final name; rerun :func:`sync` to finish.
@@ -25,11 +22,11 @@ A failed file does not stop the others: the result lists it with its reason.
 
 from __future__ import annotations
 
-import asyncio
 import concurrent.futures
 import errno
 import fnmatch
 import hashlib
+import io
 import math
 import random
 import shutil
@@ -37,16 +34,13 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import IO, TYPE_CHECKING
+from typing import IO
 
 from cargohold.artifact_stores._staged import READ_SIZE
 from cargohold.artifact_stores.base import STAGING_SUFFIX, BaseArtifactStore, ObjectInfo
 from cargohold.exceptions import CargoholdError, DeadlineError, ProtectedPathError
 from cargohold.fileio import check_deletable
 from cargohold.targets import Location, relative, resolve, same_store, segments
-
-if TYPE_CHECKING:
-    from fsspec import AbstractFileSystem
 
 __all__ = [
     "CHUNK_SIZE",
@@ -356,14 +350,13 @@ def sync(
 ) -> TransferResult:
     """Make ``destination`` hold what ``source`` holds, copying only new and changed files.
 
-    A file is copied when the destination lacks it or its size differs. At equal size, a destination
-    that keeps mtimes (its copies carry their source's) is stale when the two mtimes differ at all; one
-    that stamps its own (an object store) is stale when the source is newer than it (to the second where
-    the service keeps whole seconds), and equal etags of one service mean unchanged. ``checksum`` compares
-    contents instead: MD5 etags of one service where both sides have them, else MD5s computed by reading
-    both files. A second run copies nothing. ``delete`` also removes the files that ``source`` lacks;
-    ``dry_run`` only reports what would be done; ``only`` filters the files on both sides; ``bwlimit``
-    as for :func:`copy`.
+    A file is copied when the destination lacks it or its size differs. At equal size, where the destination
+    keeps mtimes (every bundled store: copies carry their source's), it is copied when the two mtimes differ at
+    all, or the destination's is not one a copy recorded (an object that another tool wrote); a store that
+    stamps its own is stale when the source is newer. ``checksum`` compares contents instead: a hash both
+    services keep (MD5, CRC32C), else MD5s, computed by reading the file where its service keeps none. A second
+    run copies nothing. ``delete`` also removes the files that ``source`` lacks; ``dry_run`` only reports what
+    would be done; ``only`` filters the files on both sides; ``bwlimit`` as for :func:`copy`.
     """
     result = TransferResult(dry_run=dry_run)
     src, dst = resolve(source), resolve(destination)
@@ -388,9 +381,13 @@ def sync(
     compare = _Comparison(src.store, base.store, checksum)
 
     def stale(key: str) -> bool:
-        return compare.changed(wanted[key].item, have.get(key))
+        job, there = wanted[key], have.get(key)
+        if there is not None and there.size == job.item.size and not checksum:  # the mtimes decide: know them
+            wanted[key] = job = _Copy(job.source, _with_own_mtime(job.source, job.item), job.target)
+            there = _with_own_mtime(base.store, there)
+        return compare.changed(job.item, there)
 
-    verdicts = _in_parallel(stale, list(wanted), jobs) if checksum else [stale(key) for key in wanted]
+    verdicts = _in_parallel(stale, list(wanted), jobs)
     plan = []
     for job, changed in zip(wanted.values(), verdicts, strict=True):
         if changed:
@@ -550,31 +547,27 @@ class _Comparison:
         self.source = source
         self.target = target
         self.checksum = checksum
-        #: Etags mean the same thing on both sides only within one service.
-        self.one_service = type(source) is type(target)
 
     def changed(self, source: ObjectInfo, target: ObjectInfo | None) -> bool:
         """Whether ``source`` must be copied over ``target``."""
         if target is None or source.size != target.size:
             return True
         if self.checksum:
-            if self.one_service and _is_md5(source.etag) and _is_md5(target.etag):
-                return source.etag != target.etag
-            return _md5(self.source, source.path) != _md5(self.target, target.path)
-        if self.one_service and source.etag is not None and source.etag == target.etag:
-            return False
+            return not self._same_content(source, target)
         if source.mtime is None or target.mtime is None:
             return True
-        if self.target.keeps_mtime:
-            return abs(source.mtime - target.mtime) > _MTIME_SLACK
-        if target.mtime == math.floor(target.mtime):  # a service that keeps whole seconds (S3) may have cut it
+        if self.target.keeps_mtime:  # a copy holds its source's mtime: any difference is an edit
+            return not target.own_mtime or abs(source.mtime - target.mtime) > _MTIME_SLACK
+        if target.mtime == math.floor(target.mtime):  # a service that keeps whole seconds may have cut it
             return math.floor(source.mtime) > target.mtime
         return source.mtime > target.mtime
 
-
-def _is_md5(etag: str | None) -> bool:
-    """Whether an etag is a plain MD5 of the content (a multipart upload's is not)."""
-    return etag is not None and len(etag.strip('"')) == 32 and all(c in "0123456789abcdef" for c in etag.strip('"'))
+    def _same_content(self, source: ObjectInfo, target: ObjectInfo) -> bool:
+        """Whether two files hold the same bytes: by a hash both services keep, else by MD5s, each the service's
+        or computed by reading the file."""
+        if (source.md5 is None or target.md5 is None) and source.crc32c is not None and target.crc32c is not None:
+            return source.crc32c == target.crc32c
+        return (source.md5 or _md5(self.source, source.path)) == (target.md5 or _md5(self.target, target.path))
 
 
 def _md5(store: BaseArtifactStore, path: str) -> str:
@@ -590,7 +583,7 @@ def _md5(store: BaseArtifactStore, path: str) -> str:
 
 
 def _in_parallel(work: Callable[[str], bool], keys: list[str], jobs: int) -> list[bool]:
-    """``work`` of each key, ``jobs`` at a time: checksums read whole files."""
+    """``work`` of each key, ``jobs`` at a time: a comparison may ask the service (S3's mtimes) or read files."""
     with concurrent.futures.ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="cargohold-compare") as pool:
         return list(pool.map(work, keys))
 
@@ -603,24 +596,13 @@ def _run(plan: list[_Copy], overwrite: bool, jobs: int, recorder: _Recorder) -> 
 
 
 def _execute(plan: list[_Copy], overwrite: bool, jobs: int, recorder: _Recorder) -> None:
-    """Copy every file, ``jobs`` at a time: first small ones on async filesystems as coroutines, then the
-    rest in a thread pool (one after the other, as each has its own limit)."""
+    """Copy every file in one pool of ``jobs`` threads: the one limit on what is in flight."""
     if jobs < 1:
         raise ValueError(f"jobs must be at least 1, not {jobs}")
-    batched: list[tuple[_Copy, AbstractFileSystem | None, AbstractFileSystem | None]] = []
-    threaded: list[_Copy] = []
-    for job in plan:
-        pair = _async_pair(job) if overwrite and job.item.size <= SMALL_FILE else None
-        if pair is None:
-            threaded.append(job)
-        else:
-            batched.append((job, *pair))
-    if batched:
-        _run_batched(batched, jobs, recorder)
     stop = threading.Event()
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="cargohold-transfer")
     try:
-        for future in [pool.submit(_copy_one, job, overwrite, stop, recorder) for job in threaded]:
+        for future in [pool.submit(_copy_one, job, overwrite, stop, recorder) for job in plan]:
             future.result()
     except BaseException:  # Ctrl-C or a bug: stop the workers, whose staged writes are thrown away
         stop.set()
@@ -636,27 +618,45 @@ def _copy_one(job: _Copy, overwrite: bool, stop: threading.Event, recorder: _Rec
     attempt = 0
     while True:
         try:
+            item = _with_own_mtime(job.source, job.item)
+            recorded = False  # whether the write itself recorded the source's mtime
             if same_store(job.source, target.store):
-                job.source.copyfile(job.item.path, target.path, overwrite)
-                recorder.progress.advance(job.item.size)
+                job.source.copyfile(item.path, target.path, overwrite)
+                recorder.progress.advance(item.size)
             elif overwrite and target.store.can_copy_from(job.source):
-                target.store.copy_from(job.source, job.item.path, target.path)
-                recorder.progress.advance(job.item.size)
+                target.store.copy_from(job.source, item.path, target.path)
+                recorder.progress.advance(item.size)
             else:
-                with job.source.open(job.item.path, "rb") as reader:
-                    _write(target, _Feed(reader, stop, recorder), job.item.size, overwrite)
-            _settle(job, recorder.fsync)
+                with _open_source(job.source, item) as reader:
+                    recorded = _write(target, _Feed(reader, stop, recorder), item, overwrite)
+            _settle(target, item, recorder.fsync, recorded)
             break
         except Exception as exc:  # one file's failure, whatever it is, is reported and the others go on
             delay = None if stop.is_set() else recorder.retry(attempt, exc)
             if delay is None:
-                recorder.failed(job.item.path, exc)
+                recorder.failed(job.item.path, _translated(job, exc))
                 return
             if stop.wait(delay):  # a stopped transfer does not wait out its retries
                 recorder.failed(job.item.path, exc)
                 return
             attempt += 1
     recorder.copied(job)
+
+
+def _with_own_mtime(store: BaseArtifactStore, item: ObjectInfo) -> ObjectInfo:
+    """``item`` with its own mtime where its listing could not tell (a request on S3): what a copy keeps."""
+    return item if item.own_mtime is not None else store.object_info(item.path)
+
+
+def _open_source(store: BaseArtifactStore, item: ObjectInfo) -> IO[bytes]:
+    """The source file to read: a small one of an fsspec store whole, in one request (opening it may cost a
+    lookup first), any other opened to be streamed."""
+    from cargohold.artifact_stores.fsspec_store import FsspecArtifactStore
+
+    if item.size <= SMALL_FILE and isinstance(store, FsspecArtifactStore):
+        return io.BytesIO(store.filesystem.cat_file(_fs_path(store, item.path)))
+    reader: IO[bytes] = store.open(item.path, "rb")
+    return reader
 
 
 def _transient(error: BaseException) -> bool:
@@ -680,13 +680,14 @@ def _transient(error: BaseException) -> bool:
     return cause is not None and cause is not error and _transient(cause)
 
 
-def _settle(job: _Copy, fsync: bool) -> None:
-    """Once a copy is written: its source's mtime where the destination keeps one, then (with ``fsync``) durable."""
-    store = job.target.store
-    if store.keeps_mtime and job.item.mtime is not None:
-        store.set_mtime(job.target.path, job.item.mtime)
+def _settle(target: Location, item: ObjectInfo, fsync: bool, recorded: bool) -> None:
+    """Once a copy is written: its source's mtime where the destination keeps one (unless the write recorded it),
+    then (with ``fsync``) durable."""
+    store = target.store
+    if store.keeps_mtime and not recorded and item.mtime is not None:
+        store.set_mtime(target.path, item.mtime)
     if fsync:
-        store.fsync(job.target.path)
+        store.fsync(target.path)
 
 
 class _Throttle:
@@ -731,95 +732,17 @@ class _Feed:
         return data
 
 
-def _write(target: Location, feed: _Feed, size: int, overwrite: bool) -> None:
-    """Write ``feed`` to ``target``: an fsspec store sends it as it is read, any other through a staged ``open``."""
+def _write(target: Location, feed: _Feed, item: ObjectInfo, overwrite: bool) -> bool:
+    """Write ``feed`` to ``target``: an fsspec store sends it as it is read, recording the source's mtime with it
+    (then True), any other gets it through a staged ``open``."""
     from cargohold.artifact_stores.fsspec_store import FsspecArtifactStore
 
     if isinstance(target.store, FsspecArtifactStore):
-        target.store.upload(feed, target.path, size, overwrite)
-        return
+        target.store.upload(feed, target.path, item.size, overwrite, item.mtime)
+        return True
     with target.store.open(target.path, "wb" if overwrite else "xb") as writer:
         shutil.copyfileobj(feed, writer, CHUNK_SIZE)
-
-
-def _async_pair(job: _Copy) -> tuple[AbstractFileSystem | None, AbstractFileSystem | None] | None:
-    """The async filesystems on each side of a copy across stores, or None when the copy must be streamed.
-
-    A destination qualifies only if it publishes a file on close (one upload is all-or-nothing);
-    when both sides are async they must share fsspec's event loop.
-    """
-    if same_store(job.source, job.target.store) or job.target.store.can_copy_from(job.source):
-        return None  # copied inside the service
-    source = _async_filesystem(job.source)
-    target = _async_filesystem(job.target.store, publishing=True)
-    if source is None and target is None:
-        return None
-    if source is not None and target is not None and source.loop is not target.loop:
-        return None
-    return source, target
-
-
-def _async_filesystem(store: BaseArtifactStore, publishing: bool = False) -> AbstractFileSystem | None:
-    """The store's fsspec filesystem if it is async (and, as a destination, publishes whole files on close)."""
-    from cargohold.artifact_stores.fsspec_store import FsspecArtifactStore
-
-    if not isinstance(store, FsspecArtifactStore) or (publishing and store.write_staging != "close"):
-        return None
-    filesystem = store.filesystem
-    return filesystem if getattr(filesystem, "async_impl", False) else None
-
-
-def _run_batched(
-    batched: list[tuple[_Copy, AbstractFileSystem | None, AbstractFileSystem | None]],
-    jobs: int,
-    recorder: _Recorder,
-) -> None:
-    """Run the small copies on fsspec's event loop, ``jobs`` at a time; Ctrl-C cancels those in flight."""
-    loop = next(fs for _, *pair in batched for fs in pair if fs is not None).loop
-    future = asyncio.run_coroutine_threadsafe(_copy_small_files(batched, jobs, recorder), loop)
-    try:
-        future.result()
-    except BaseException:
-        future.cancel()
-        raise
-
-
-async def _copy_small_files(
-    batched: list[tuple[_Copy, AbstractFileSystem | None, AbstractFileSystem | None]],
-    jobs: int,
-    recorder: _Recorder,
-) -> None:
-    gate = asyncio.Semaphore(jobs)
-
-    async def one(job: _Copy, source: AbstractFileSystem | None, target: AbstractFileSystem | None) -> None:
-        async with gate:
-            attempt = 0
-            while True:
-                try:
-                    if source is not None:
-                        data = await source._cat_file(_fs_path(job.source, job.item.path))
-                    else:
-                        data = await asyncio.to_thread(_read_all, job.source, job.item.path)
-                    if recorder.throttle is not None:
-                        await asyncio.sleep(recorder.throttle.take(len(data)))
-                    if target is not None:
-                        await target._pipe_file(_fs_path(job.target.store, job.target.path), data)
-                        if job.target.store.keeps_mtime:  # an object store's write is durable once it returns
-                            await asyncio.to_thread(_settle, job, recorder.fsync)
-                    else:
-                        await asyncio.to_thread(_write_all, job, data, recorder.fsync)
-                    break
-                except Exception as exc:
-                    delay = recorder.retry(attempt, exc)
-                    if delay is None:
-                        recorder.failed(job.item.path, _translated(job, exc))
-                        return
-                    await asyncio.sleep(delay)
-                    attempt += 1
-        recorder.progress.advance(len(data))
-        recorder.copied(job)
-
-    await asyncio.gather(*(one(job, source, target) for job, source, target in batched))
+    return False
 
 
 def _fs_path(store: BaseArtifactStore, path: str) -> str:
@@ -842,18 +765,6 @@ def _translated(job: _Copy, exc: Exception) -> BaseException:
             if mapped is not exc:
                 return mapped
     return exc
-
-
-def _read_all(store: BaseArtifactStore, path: str) -> bytes:
-    with store.open(path, "rb") as reader:
-        data: bytes = reader.read()
-        return data
-
-
-def _write_all(job: _Copy, data: bytes, fsync: bool) -> None:
-    with job.target.store.open(job.target.path, "wb") as writer:
-        writer.write(data)
-    _settle(job, fsync)
 
 
 def _delete_files(

@@ -46,12 +46,19 @@ class FileStat:
 
 @dataclass(frozen=True, slots=True)
 class ObjectInfo:
-    """One file in a bulk listing: what a sync compares (``etag`` where the backend gives one, else None)."""
+    """One file in a bulk listing: what a sync compares (``etag`` and hashes where the backend gives them)."""
 
     path: str
     size: int
     mtime: float | None
     etag: str | None = None
+    #: Whether ``mtime`` is the file's own (a filesystem's, or one recorded with the object when it was
+    #: written) rather than when the service stored it; None where the listing cannot tell (S3 lists no
+    #: metadata): ``object_info`` can.
+    own_mtime: bool | None = False
+    #: The content's MD5 and CRC32C as the service keeps them, in hex; None where it keeps none.
+    md5: str | None = None
+    crc32c: str | None = None
 
 
 def _http_endpoint(value: str | None) -> str | None:
@@ -168,7 +175,8 @@ class BaseArtifactStore(StackComponent, abc.ABC):
     conditional_write: ClassVar[bool] = False
     #: Paths are this machine's and may hold symlinks (the kit's link tests make some with ``os.symlink``).
     supports_symlinks: ClassVar[bool] = False
-    #: Whether ``set_mtime`` works: a sync then compares modification times for equality, not age.
+    #: Whether ``set_mtime`` works (and an fsspec store's ``upload`` records ``mtime``): a sync then compares
+    #: modification times for equality, not age.
     keeps_mtime: ClassVar[bool] = False
 
     @property
@@ -247,18 +255,23 @@ class BaseArtifactStore(StackComponent, abc.ABC):
         """
         top = self.stat(path)
         if top.type == "file":
-            return [ObjectInfo(top.path, top.size, top.mtime)]
+            return [ObjectInfo(top.path, top.size, top.mtime, own_mtime=self.keeps_mtime)]
         found = []
         for dirpath, _, files in self.walk(top.path):
             for name in files:
                 info = self.stat(f"{dirpath.rstrip('/')}/{name}")
-                found.append(ObjectInfo(info.path, info.size, info.mtime))
+                found.append(ObjectInfo(info.path, info.size, info.mtime, own_mtime=self.keeps_mtime))
         return sorted(found, key=lambda o: o.path)
+
+    def object_info(self, path: str) -> ObjectInfo:
+        """One file as ``list_objects`` gives it, with what a listing may leave out (``own_mtime`` is never None):
+        a request per file where the listing lacks metadata (S3's)."""
+        return self.list_objects(path)[0]
 
     def set_mtime(self, path: str, mtime: float) -> None:
         """Give a file its source's modification time, so a later sync sees an edit that kept the size.
 
-        Only stores with ``keeps_mtime`` can; the others (object stores) stamp their own time.
+        Only stores with ``keeps_mtime`` can: a filesystem sets it, an object store records it as metadata.
         """
         raise NotImplementedError(f"{type(self).__name__} cannot set modification times")
 

@@ -92,6 +92,12 @@ class FsspecArtifactStore(BaseArtifactStore):
     mtime_keys: ClassVar[tuple[str, ...]] = ("mtime", "LastModified", "last_modified", "updated", "created")
     #: Keys of ``fs.info`` that may hold an etag, most preferred first; ``list_objects`` reports it.
     etag_keys: ClassVar[tuple[str, ...]] = ("ETag", "etag")
+    #: The user metadata under which a store that ``keeps_mtime`` records a copy's source mtime (POSIX seconds,
+    #: as ``repr`` of a float): a name every service accepts (Azure's must be an identifier).
+    mtime_metadata: ClassVar[str] = "cargohold_mtime"
+    #: Whether ``fs.info`` and listings hold an object's user metadata (``"metadata"``); where not (S3),
+    #: ``object_info`` asks for it.
+    listing_has_metadata: ClassVar[bool] = True
     #: How a write stays invisible until it is finished; see ``_open_staged``.
     write_staging: ClassVar[Literal["close", "rename"]] = "close"
     #: The parts of a flavor's ``PartUpload``: four of 6 MiB in flight keep up with a service and keep
@@ -236,7 +242,26 @@ class FsspecArtifactStore(BaseArtifactStore):
                 return {"name": self._fs_path(parts), "type": "directory", "size": 0}
             raise
 
+    def _recorded_mtime(self, info: dict[str, Any]) -> float | None:
+        """The source mtime a copy recorded with the object, if the info holds one."""
+        value = (info.get("metadata") or {}).get(self.mtime_metadata)
+        try:
+            return float(value) if value is not None else None
+        except ValueError:  # not ours after all
+            return None
+
+    def _mtime_record(self, mtime: float | None) -> dict[str, str]:
+        """The user metadata recording ``mtime`` with an object, for stores that ``keeps_mtime``."""
+        return {self.mtime_metadata: repr(float(mtime))} if mtime is not None and self.keeps_mtime else {}
+
+    def _hashes(self, info: dict[str, Any]) -> tuple[str | None, str | None]:
+        """The content's MD5 and CRC32C in hex, as the service keeps them in ``info``; none by default."""
+        return None, None
+
     def _mtime(self, info: dict[str, Any]) -> float | None:
+        recorded = self._recorded_mtime(info)
+        if recorded is not None:
+            return recorded
         for key in self.mtime_keys:
             value = info.get(key)
             if isinstance(value, (int, float)):
@@ -333,19 +358,24 @@ class FsspecArtifactStore(BaseArtifactStore):
         return raw, publish, discard
 
     @_translated
-    def upload(self, reader: Reader, path: str, size: int, overwrite: bool = True) -> None:
+    def upload(self, reader: Reader, path: str, size: int, overwrite: bool = True, mtime: float | None = None) -> None:
         """Write everything ``reader`` holds to ``path``, all or nothing, as ``open(path, "wb")`` would.
 
         ``size`` is what the source was listed with; a flavor may send the bytes in one request of that
         length, and fails the write when the source turns out to differ. ``overwrite=False`` writes as "xb".
+        A store that ``keeps_mtime`` records ``mtime`` (the source's) with the object, in the same request.
         """
-        self._upload(self._fs_path(self._parts(path)), reader, size, "wb" if overwrite else "xb")
+        fs_path = self._fs_path(self._parts(path))
+        self._upload(fs_path, reader, size, "wb" if overwrite else "xb", self._mtime_record(mtime))
 
-    def _upload(self, fs_path: str, reader: Reader, size: int, mode: str) -> None:
+    def _upload(self, fs_path: str, reader: Reader, size: int, mode: str, metadata: dict[str, str]) -> None:
         """Stream ``reader`` into a staged write; a flavor whose service takes uploads in parts, or one
-        request of a known length, sends the bytes as they are read instead (``PartUpload``, ``SizedStream``)."""
+        request of a known length, sends the bytes as they are read instead (``PartUpload``, ``SizedStream``),
+        with ``metadata`` in the same request; here it is added once the file is written."""
         with StagedFile(*self._open_staged(fs_path, mode)) as writer:
             shutil.copyfileobj(reader, writer, READ_SIZE)
+        if metadata:
+            self._add_metadata(fs_path, metadata)
 
     def _run(self, coroutine: Coroutine[Any, Any, T]) -> T:
         """Wait for ``coroutine`` on the filesystem's event loop, from any thread but that loop's own."""
@@ -578,9 +608,36 @@ class FsspecArtifactStore(BaseArtifactStore):
         objects = ((self._parts_of_fs_path(name), i) for name, i in found if i["type"] != "directory")
         return sorted((self._object(p, i) for p, i in objects if inside(p, parts) and p != parts), key=lambda o: o.path)
 
+    @_translated
+    def object_info(self, path: str) -> ObjectInfo:
+        parts = self._parts(path)
+        if not self.listing_has_metadata:
+            return self._object(parts, self._info_with_metadata(self._fs_path(parts)))
+        return super().object_info(self._full(parts))
+
+    def _info_with_metadata(self, fs_path: str) -> dict[str, Any]:
+        """``fs.info`` of a file with its user metadata under ``"metadata"``; a flavor whose info lacks it
+        (``listing_has_metadata = False``) asks its service here."""
+        return cast(dict[str, Any], self.filesystem.info(fs_path))
+
+    @_translated
+    def set_mtime(self, path: str, mtime: float) -> None:
+        if not self.keeps_mtime:
+            super().set_mtime(path, mtime)
+        self._add_metadata(self._fs_path(self._parts(path)), self._mtime_record(mtime))
+
+    def _add_metadata(self, fs_path: str, metadata: dict[str, str]) -> None:
+        """Add ``metadata`` to the user metadata of the object at ``fs_path``, keeping the rest; flavors that
+        ``keeps_mtime`` implement it."""
+        raise NotImplementedError(f"{type(self).__name__} cannot record modification times")
+
     def _object(self, parts: Parts, info: dict[str, Any]) -> ObjectInfo:
         etag = next((str(info[k]).strip('"') for k in self.etag_keys if info.get(k)), None)
-        return ObjectInfo(self._full(parts), int(info.get("size") or 0), self._mtime(info), etag)
+        own: bool | None = self._recorded_mtime(info) is not None
+        if not own and self.keeps_mtime and not self.listing_has_metadata and "metadata" not in info:
+            own = None  # recorded or not, the listing cannot say
+        md5, crc32c = self._hashes(info)
+        return ObjectInfo(self._full(parts), int(info.get("size") or 0), self._mtime(info), etag, own, md5, crc32c)
 
     def bulk_delete(self, paths: Iterable[str]) -> dict[str, OSError]:
         """One batched ``fs.rm`` (S3 deletes a thousand keys a request); on error, file by file to say which failed.

@@ -356,7 +356,7 @@ def rm(targets: tuple[str, ...], recursive: bool, **options: Any) -> None:
 
 @fs.command("sync")
 @click.option("--delete", is_flag=True, help="Also delete files in DESTINATION that SOURCE lacks.")
-@click.option("--checksum", is_flag=True, help="Compare contents (MD5), not sizes and modification times.")
+@click.option("--checksum", is_flag=True, help="Compare contents (MD5 or CRC32C), not sizes and modification times.")
 @_dry_run
 @_transfer_options
 @_fsync
@@ -365,8 +365,8 @@ def rm(targets: tuple[str, ...], recursive: bool, **options: Any) -> None:
 def sync(source: str, destination: str, delete: bool, checksum: bool, **options: Any) -> None:
     """Copy what is new or changed in SOURCE to DESTINATION; reruns finish the job.
 
-    Changed means another size or modification time (copies keep their source's where the destination
-    can), or with --checksum other contents.
+    Changed means another size or modification time, newer or older (copies keep their source's; object
+    stores record it as metadata), or with --checksum other contents.
     """
     from cargohold import transfer
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import uuid
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, ClassVar, cast
@@ -24,7 +25,7 @@ from azure.core.exceptions import (
     ServiceResponseError,
     ServiceResponseTimeoutError,
 )
-from azure.storage.blob import BlobBlock
+from azure.storage.blob import BlobBlock, ContentSettings
 from azure.storage.blob.aio import BlobClient, BlobServiceClient
 from fsspec.asyn import sync_wrapper
 
@@ -51,6 +52,8 @@ class AzureArtifactStore(FsspecArtifactStore):
     config: AzureArtifactStoreConfig
     supports_empty_dirs: ClassVar[bool] = False  # a folder is a name prefix; it exists while a blob is under it
     conditional_write: ClassVar[bool] = True  # If-None-Match: * on Put Block List and Copy Blob
+    #: A copy's source mtime is blob metadata, sent with the upload and listed with the blob.
+    keeps_mtime: ClassVar[bool] = True
     bucket_kind = "container"
 
     def _make_filesystem(self) -> AbstractFileSystem:
@@ -90,7 +93,7 @@ class AzureArtifactStore(FsspecArtifactStore):
             raise FileExistsError(f"{self._full(self._parts_of_fs_path(fs_path))!r} already exists")
         return super()._open_staged(fs_path, mode)
 
-    def _upload(self, fs_path: str, reader: Reader, size: int, mode: str) -> None:
+    def _upload(self, fs_path: str, reader: Reader, size: int, mode: str, metadata: dict[str, str]) -> None:
         """Blocks staged while the next are read, then one commit; an ``"x"`` write is refused up front
         when the blob exists, and by the commit's If-None-Match in a race."""
         fs = cast(_BlobFileSystem, self.filesystem)
@@ -100,9 +103,29 @@ class AzureArtifactStore(FsspecArtifactStore):
 
         async def send() -> None:
             async with fs.service_client.get_blob_client(container, blob) as client:
-                await _BlockUpload(client, self, "x" in mode, size).send(reader)
+                upload = _BlockUpload(client, self, "x" in mode, size, metadata)
+                await upload.send(upload.hashing(reader))
 
         self._run(send())
+
+    def _add_metadata(self, fs_path: str, metadata: dict[str, str]) -> None:
+        """Azure replaces a blob's metadata as a whole: the rest is read first."""
+        fs = cast(_BlobFileSystem, self.filesystem)
+        container, blob, _ = fs.split_path(fs_path)
+
+        async def record() -> None:
+            async with fs.service_client.get_blob_client(container, blob) as client:
+                kept = (await client.get_blob_properties()).metadata or {}
+                await client.set_blob_metadata({**kept, **_FILE, **metadata})
+
+        with fs.standard_errors():
+            self._run(record())
+
+    def _hashes(self, info: dict[str, Any]) -> tuple[str | None, str | None]:
+        """The Content-MD5 Azure keeps: its own for a single Put Blob, ours for a block list (see ``_BlockUpload``)."""
+        settings = info.get("content_settings")
+        md5 = settings.get("content_md5") if isinstance(settings, dict) else getattr(settings, "content_md5", None)
+        return (bytes(md5).hex() if md5 else None), None
 
     def _copy_if_absent(self, src: tuple[str, ...], dst: tuple[str, ...]) -> None:
         """A server-side copy that the service refuses when ``dst`` exists: race-safe, and no bytes pass here."""
@@ -114,13 +137,30 @@ class _BlockUpload(PartUpload[str]):
 
     max_parts = 50_000
 
-    def __init__(self, client: BlobClient, store: AzureArtifactStore, create_only: bool, size: int) -> None:
+    def __init__(
+        self, client: BlobClient, store: AzureArtifactStore, create_only: bool, size: int, metadata: dict[str, str]
+    ) -> None:
         super().__init__(size, store.upload_part_size, store.upload_concurrency)
         self._client = client
         self._create_only = create_only
+        self._metadata = {**_FILE, **metadata}
+        self._md5 = hashlib.md5(usedforsecurity=False)
+
+    def hashing(self, reader: Reader) -> Reader:
+        """``reader``, its bytes hashed as they pass: a block list commits with their Content-MD5, as a single
+        Put Blob gets from the service, so that ``sync --checksum`` can compare it."""
+        md5 = self._md5
+
+        class Hashing:
+            def read(self, size: int = -1, /) -> bytes:
+                data = reader.read(size)
+                md5.update(data)
+                return data
+
+        return Hashing()
 
     async def whole(self, data: bytes) -> None:
-        await self._client.upload_blob(data, overwrite=not self._create_only, metadata=_FILE)
+        await self._client.upload_blob(data, overwrite=not self._create_only, metadata=self._metadata)
 
     async def start(self) -> None:
         """Nothing to begin: staged blocks belong to the blob's name until a commit uses them."""
@@ -133,7 +173,10 @@ class _BlockUpload(PartUpload[str]):
     async def finish(self, parts: list[str]) -> None:
         refuse_existing = MatchConditions.IfMissing if self._create_only else None
         await self._client.commit_block_list(
-            [BlobBlock(block_id) for block_id in parts], metadata=_FILE, match_condition=refuse_existing
+            [BlobBlock(block_id) for block_id in parts],
+            metadata=self._metadata,
+            match_condition=refuse_existing,
+            content_settings=ContentSettings(content_md5=bytearray(self._md5.digest())),
         )
 
     async def abort(self) -> None:

@@ -49,6 +49,11 @@ def standard_error(exc: BaseException, endpoint: str) -> BaseException:
     return exc
 
 
+def _is_md5(etag: str) -> bool:
+    """Whether an ETag is a plain MD5 of the content (a multipart upload's is not)."""
+    return len(etag) == 32 and all(c in "0123456789abcdef" for c in etag)
+
+
 class _Body:
     """A response body that breaks off as a ``ConnectionError`` and times out as botocore's ``ReadTimeoutError``.
 
@@ -113,20 +118,23 @@ class _MultipartUpload(PartUpload[dict[str, Any]]):
 
     max_parts = 10_000
 
-    def __init__(self, store: S3ArtifactStore, fs_path: str, create_only: bool, size: int) -> None:
+    def __init__(
+        self, store: S3ArtifactStore, fs_path: str, create_only: bool, size: int, metadata: dict[str, str]
+    ) -> None:
         super().__init__(size, store.upload_part_size, store.upload_concurrency)
         fs = cast(_S3FileSystem, store.filesystem)
         bucket, key, _ = fs.split_path(fs_path)
         self._fs = fs
         self._object = {"Bucket": bucket, "Key": key}
+        self._metadata = {"Metadata": metadata} if metadata else {}
         self._match = {"IfNoneMatch": "*"} if create_only else {}
         self._upload_id = ""
 
     async def whole(self, data: bytes) -> None:
-        await self._fs._call_s3("put_object", Body=data, **self._object, **self._match)
+        await self._fs._call_s3("put_object", Body=data, **self._object, **self._match, **self._metadata)
 
     async def start(self) -> None:
-        started = await self._fs._call_s3("create_multipart_upload", **self._object)
+        started = await self._fs._call_s3("create_multipart_upload", **self._object, **self._metadata)
         self._upload_id = started["UploadId"]
 
     async def part(self, number: int, data: bytes) -> dict[str, Any]:
@@ -159,6 +167,9 @@ class S3ArtifactStore(FsspecArtifactStore):
     conditional_write: ClassVar[bool] = True
     mtime_keys: ClassVar[tuple[str, ...]] = ("LastModified",)
     bucket_kind = "bucket"
+    #: A copy's source mtime is user metadata, sent with the upload; listings lack it, a HEAD has it.
+    keeps_mtime: ClassVar[bool] = True
+    listing_has_metadata: ClassVar[bool] = False
 
     def _make_filesystem(self) -> _S3FileSystem:
         config = self.config
@@ -230,9 +241,49 @@ class S3ArtifactStore(FsspecArtifactStore):
 
         return raw, publish, abort
 
-    def _upload(self, fs_path: str, reader: Reader, size: int, mode: str) -> None:
+    def _upload(self, fs_path: str, reader: Reader, size: int, mode: str, metadata: dict[str, str]) -> None:
         """A multipart upload whose parts go up while the next are read."""
-        self._run(_MultipartUpload(self, fs_path, "x" in mode, size).send(reader))
+        self._run(_MultipartUpload(self, fs_path, "x" in mode, size, metadata).send(reader))
+
+    def _hashes(self, info: dict[str, Any]) -> tuple[str | None, str | None]:
+        """An ETag is the content's MD5 for a single-part upload (a multipart one's ends with "-N")."""
+        etag = str(info.get("ETag") or "").strip('"')
+        return (etag, None) if _is_md5(etag) else (None, None)
+
+    def _info_with_metadata(self, fs_path: str) -> dict[str, Any]:
+        """One HEAD of an object: ``fs.info``'s keys, and its user metadata (which s3fs's info drops)."""
+        fs = cast(_S3FileSystem, self.filesystem)
+        bucket, key, _ = fs.split_path(fs_path)
+        out = self._run(fs._call_s3("head_object", Bucket=bucket, Key=key))
+        return {
+            "ETag": out.get("ETag", ""),
+            "LastModified": out.get("LastModified"),
+            "size": out["ContentLength"],
+            "ContentType": out.get("ContentType"),
+            "metadata": out.get("Metadata") or {},
+        }
+
+    def _add_metadata(self, fs_path: str, metadata: dict[str, str]) -> None:
+        """Copy the object onto itself with the metadata added, unless it holds it already (a copy inside the
+        service carries its source's)."""
+        info = self._info_with_metadata(fs_path)
+        metadata = {**info["metadata"], **metadata}
+        if metadata == info["metadata"]:
+            return
+        fs = cast(_S3FileSystem, self.filesystem)
+        bucket, key, _ = fs.split_path(fs_path)
+        kept = {"ContentType": info["ContentType"]} if info["ContentType"] else {}
+        self._run(
+            fs._call_s3(
+                "copy_object",
+                Bucket=bucket,
+                Key=key,
+                CopySource={"Bucket": bucket, "Key": key},
+                Metadata=metadata,
+                MetadataDirective="REPLACE",
+                **kept,
+            )
+        )
 
     def abort_incomplete_uploads(self, path: str, before: float, dry_run: bool = False) -> list[str]:
         fs = cast(_S3FileSystem, self.filesystem)
