@@ -16,7 +16,13 @@ from azure.storage.blob import BlobServiceClient
 from cargohold_azure.flavor import AzureArtifactStoreFlavor
 from cargohold_azure.store import AzureArtifactStore
 from cargohold_testkit import StoreFailureTests
-from cargohold_testkit.servers import AZURITE_ACCOUNT_KEY, EmulatorServer, azurite_connection_string, start_azure
+from cargohold_testkit.servers import (
+    AZURITE_ACCOUNT_KEY,
+    EmulatorServer,
+    HungServer,
+    azurite_connection_string,
+    start_azure,
+)
 
 #: Bigger than adlfs's 50 MiB block, so that a block is staged on the service before the upload is cut off.
 UPLOAD = 51 * 2**20
@@ -54,11 +60,9 @@ def closed_port() -> int:
 
 @pytest.fixture
 def hung_endpoint() -> Iterator[str]:
-    """A port that accepts connections (the kernel's backlog does) and never answers a byte."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        sock.listen(64)
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    """A server that accepts connections and never answers a byte."""
+    with HungServer() as hung:
+        yield hung.endpoint
 
 
 def test_building_a_store_makes_no_connection(closed_port: int) -> None:

@@ -7,7 +7,6 @@ import gc
 import json
 import os
 import signal
-import socket
 import threading
 import time
 import uuid
@@ -132,11 +131,9 @@ def test_http_errors_are_retried_as_configured_then_raised_as_standard_errors(
 
 @pytest.fixture
 def silent_endpoint() -> Iterator[str]:
-    """A port that accepts connections (the kernel's backlog does) but never answers: a hung server."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        sock.listen(64)
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    """A server that accepts connections and never answers: a hung server."""
+    with HungServer() as hung:
+        yield hung.endpoint
 
 
 def test_a_server_that_never_answers_times_out_after_the_configured_tries(

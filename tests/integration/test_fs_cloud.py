@@ -8,29 +8,15 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
+from fs_cli import CLI, fs, tree
 
 from cargohold import transfer
-
-CLI = [str(Path(sys.executable).with_name("cargohold"))]
-
-
-def fs(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    """Run ``cargohold fs ARGS``; by default it must succeed."""
-    done = subprocess.run([*CLI, "fs", *args], capture_output=True, text=True, timeout=300, check=False)
-    if check:
-        assert done.returncode == 0, f"cargohold fs {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
-    return done
-
-
-def tree(top: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(top)): p.read_bytes() for p in sorted(top.rglob("*")) if p.is_file()}
 
 
 @pytest.fixture

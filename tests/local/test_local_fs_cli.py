@@ -16,7 +16,6 @@ import select
 import signal
 import struct
 import subprocess
-import sys
 import termios
 import threading
 from collections.abc import Iterator
@@ -24,23 +23,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fs_cli import CLI, fs, tree
 
 from cargohold.client import Client
-
-CLI = [str(Path(sys.executable).with_name("cargohold"))]
-
-
-def fs(*args: str, check: bool = True, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    """Run ``cargohold fs ARGS`` and return what it did; by default it must succeed."""
-    done = subprocess.run([*CLI, "fs", *args], capture_output=True, text=True, cwd=cwd, timeout=120, check=False)
-    if check:
-        assert done.returncode == 0, f"cargohold fs {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
-    return done
-
-
-def tree(top: Path) -> dict[str, bytes]:
-    """Every file below ``top`` by relative path, with its bytes."""
-    return {str(p.relative_to(top)): p.read_bytes() for p in sorted(top.rglob("*")) if p.is_file()}
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ from cargohold_testkit import (
     StoreFailureTests,
     UploadTests,
 )
-from cargohold_testkit.servers import EmulatorServer
+from cargohold_testkit.servers import EmulatorServer, HungServer
 from cargohold_testkit.uploads import Failing
 
 PART = 5 * 2**20  # S3's smallest part: a write this big or bigger goes up as a multipart upload
@@ -173,10 +173,8 @@ def test_a_dead_endpoint_fails_within_seconds_naming_it_and_no_credential(
 
 
 def test_a_hung_endpoint_times_out(make_store: Callable[..., S3ArtifactStore]) -> None:
-    with socket.socket() as hung:  # accepts connections (the kernel does) and never answers
-        hung.bind(("127.0.0.1", 0))
-        hung.listen(16)
-        endpoint = f"http://127.0.0.1:{hung.getsockname()[1]}"
+    with HungServer() as hung:
+        endpoint = hung.endpoint
         store = make_store(endpoint_url=endpoint, read_timeout=1, retries=0)
         started = time.monotonic()
         with pytest.raises(TimeoutError) as caught:
