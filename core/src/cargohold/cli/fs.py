@@ -507,34 +507,32 @@ class _Lines(Progress):
         self._files, self._total = files, total_bytes
 
     def advance(self, nbytes: int) -> None:
-        with self._lock:
-            self._bytes += nbytes
-        self._tell(every=max(self._every, _BAR_DELAY))  # a line per file at most, not per chunk
+        self._tell(max(self._every, _BAR_DELAY), nbytes=nbytes)  # a line per file at most, not per chunk
 
     def done(self, path: str) -> None:
-        with self._lock:
-            self._finished += 1
-        self._tell(self._every)
+        self._tell(self._every, finished=1)
 
     def failed(self, path: str, reason: str) -> None:
-        with self._lock:
-            self._finished += 1
-            self._failed += 1
-        self._tell(self._every)
+        self._tell(self._every, finished=1, failed=1)
 
-    def _tell(self, every: float) -> None:
-        now = time.monotonic()
+    def _tell(self, every: float, *, nbytes: int = 0, finished: int = 0, failed: int = 0) -> None:
+        """Count, then print a line if one is due: both under one lock, so that the lines of many threads
+        count up in the order they print and the last file's line is never skipped."""
         with self._lock:
+            self._bytes += nbytes
+            self._finished += finished
+            self._failed += failed
+            now = time.monotonic()
             if now - self._last < every:
                 return
             self._last = now
-            failed = f", {self._failed} failed" if self._failed else ""
+            failures = f", {self._failed} failed" if self._failed else ""
             rate = self._bytes / max(now - self._since, 1e-9)
-            line = (
-                f"{self._finished}/{self._files} files{failed}, {_size(self._bytes)} of {_size(self._total)}, "
-                f"{_size(int(rate))}/s"
+            click.echo(
+                f"{self._finished}/{self._files} files{failures}, {_size(self._bytes)} of {_size(self._total)}, "
+                f"{_size(int(rate))}/s",
+                err=True,
             )
-        click.echo(line, err=True)
 
 
 @contextlib.contextmanager
