@@ -129,8 +129,6 @@ class Client:
         """The registry ``url`` names (``postgresql://...``), else the one ``home`` uses (see ``open_registry``)."""
         self.home = home or locations.home()
         self.registry = open_registry(self.home, self._default_artifact_store, url)
-        #: What a pickled component carries, beside the home, to be built again from the same registry.
-        self.url = portable_url(self.home, url)
 
     def _default_artifact_store(self) -> tuple[str, Mapping[str, Any]] | None:
         """A local store under the home folder, when the local flavor is installed."""
@@ -380,7 +378,7 @@ class Client:
             values = {field: _resolve(tx, value, where, field) for field, value in component.config.items()}
         mask(*(values[f] for f, v in component.config.items() if parse_secret_reference(v) is not None))
         built = flavor.build(values, name=component.name, id=uuid.UUID(component.id), settings=settings)
-        built.registered_as = (str(self.home), self.url, component.type, component.name)
+        built.registered_as = (str(self.home), portable_url(self.registry.url), component.type, component.name)
         return built
 
     # -- stacks ------------------------------------------------------------------------------------

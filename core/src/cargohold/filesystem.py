@@ -28,7 +28,7 @@ from fsspec.spec import make_instance
 from cargohold import locations
 from cargohold.artifact_stores.base import FileStat
 from cargohold.exceptions import InvalidConfigError, NotRegisteredError
-from cargohold.registry import check_name, portable_url
+from cargohold.registry import check_name, portable_url, registry_url
 from cargohold.targets import Location, in_named_store, relative, same_store, segments
 
 __all__ = ["CargoholdFileSystem"]
@@ -43,7 +43,7 @@ class CargoholdFileSystem(AbstractFileSystem):  # type: ignore[misc]  # fsspec i
     def __init__(self, home: str | None = None, registry: str | None = None, **kwargs: Any) -> None:
         """``home``: the registry's home folder, for processes whose ``CARGOHOLD_HOME`` differs; ``registry``: a
         shared registry's URL, by default the one this process uses (kept without its password)."""
-        registry = portable_url(Path(home) if home else locations.home(), registry)
+        registry = portable_url(registry or registry_url(Path(home) if home else locations.home()))
         super().__init__(home=home, registry=registry, **kwargs)
         self.home, self.registry = home, registry
 

@@ -35,11 +35,10 @@ def registry_url(home: Path) -> str | None:
     return url
 
 
-def portable_url(home: Path, url: str | None = None) -> str | None:
-    """The URL of the registry ``url`` (else ``home``) names, without its password; None for the embedded one.
-    It is what travels to another process (a pickled store or filesystem) so that it opens the same registry."""
-    shared = url or registry_url(home)
-    return shown_url(shared, None) if shared else None
+def portable_url(url: str | None) -> str | None:
+    """A shared registry's ``url`` without its password (None stays None: the embedded one). It is what travels
+    to another process (a pickled store or filesystem) so that it opens the same registry."""
+    return shown_url(url, None) if url else None
 
 
 def check_url(url: str) -> str:

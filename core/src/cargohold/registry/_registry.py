@@ -75,6 +75,9 @@ class Registry:
     ``default_store`` (asked only when the file is created). A file of a newer schema is refused.
     """
 
+    #: Only a shared registry has a URL (``PostgresRegistry.url``); a pickled component carries it.
+    url: str | None = None
+
     def __init__(self, path: Path, default_store: DefaultStore = lambda: None) -> None:
         self.path = path
         self._default_store = default_store
