@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 import click
 
@@ -13,8 +13,12 @@ from cargohold.exceptions import CargoholdError
 
 __all__ = ["FileErrorGroup", "json_option", "print_json", "print_table"]
 
-#: The ``--json`` flag every ``list`` and ``describe`` command takes.
-json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def json_option(says: str = "Print JSON instead of text.") -> Callable[[F], F]:
+    """The ``--json`` flag of every command that prints for scripts, passed as ``as_json``; ``says`` is its help."""
+    return click.option("--json", "as_json", is_flag=True, help=says)
 
 
 def print_json(data: Any) -> None:

@@ -17,7 +17,7 @@ def artifact() -> None:
 
 
 @artifact.command("ls")
-@json_option
+@json_option()
 @click.argument("target", required=False, default=":")
 def ls(target: str, as_json: bool) -> None:
     """The artifacts directly in a folder (default: the root of the active stack's store), or TARGET itself."""
@@ -44,7 +44,7 @@ def ls(target: str, as_json: bool) -> None:
 
 
 @artifact.command("show")
-@json_option
+@json_option()
 @click.argument("target")
 def show(target: str, as_json: bool) -> None:
     """One artifact's metadata, files and visualizations."""

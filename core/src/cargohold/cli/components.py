@@ -58,7 +58,7 @@ def _add_component_commands(group: click.Group, component_type: str) -> None:
         click.echo(f"Registered the {label} {name!r} of flavor {flavor!r}.")
 
     @group.command("list")
-    @json_option
+    @json_option()
     def list_(as_json: bool) -> None:
         """The registered components of this type, and the stacks each is part of."""
         client = Client()
@@ -80,7 +80,7 @@ def _add_component_commands(group: click.Group, component_type: str) -> None:
 
     @group.command("describe")
     @click.argument("name")
-    @json_option
+    @json_option()
     def describe(name: str, as_json: bool) -> None:
         """One component: its flavor, its config (secrets as references), and the stacks it is part of."""
         client = Client()

@@ -30,7 +30,7 @@ class Problem(NamedTuple):
 @click.option(
     "--timeout", default=10.0, show_default=True, metavar="SECONDS", help="How long the active store has to answer."
 )
-@json_option
+@json_option()
 def doctor(timeout: float, as_json: bool) -> None:
     """Check plugins, flavors, configs, secrets and the active store; exit 1 when anything needs fixing."""
     found = list(problems(Client(), timeout))

@@ -67,7 +67,7 @@ def make_flavor_group(component_type: str | None) -> click.Group:
     )
 
     @group.command("list")
-    @json_option
+    @json_option()
     def list_(as_json: bool, type_: str | None = component_type) -> None:
         """The flavors cargohold can use: built-in, from plugins and custom, and where each comes from."""
         infos = Client().flavors(type_)
@@ -81,7 +81,7 @@ def make_flavor_group(component_type: str | None) -> click.Group:
 
     @group.command("describe")
     @click.argument("name")
-    @json_option
+    @json_option()
     def describe(name: str, as_json: bool, type_: str | None = component_type) -> None:
         """A flavor's config fields: types, defaults, which are secret, and its docs."""
         info = Client().flavor_info(type_ or StackComponentType.ARTIFACT_STORE.value, name)

@@ -14,18 +14,17 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
 from cargohold.artifact_stores.base import FileStat
-from cargohold.cli._output import FileErrorGroup, json_option
+from cargohold.cli._output import F, FileErrorGroup, json_option
 from cargohold.targets import Location, relative, resolve, segments
 from cargohold.transfer import CHUNK_SIZE, DEFAULT_JOBS, Filter, Progress, TransferResult
 
 __all__ = ["fs"]
 
-F = TypeVar("F", bound=Callable[..., Any])
 #: A transfer that finishes sooner than this never shows a progress bar.
 _BAR_DELAY = 0.25
 #: The units a --bwlimit may end with.
@@ -102,7 +101,7 @@ def _fsync(command: F) -> F:
 @fs.command("ls")
 @click.option("-l", "long", is_flag=True, help="Show type, size and modification time.")
 @click.option("-R", "recursive", is_flag=True, help="List everything below, with paths relative to TARGET.")
-@json_option
+@json_option()
 @_filters
 @click.argument("target", required=False)
 def ls(
@@ -179,7 +178,7 @@ def _when(mtime: float | None) -> str:
 
 @fs.command("du")
 @click.option("-s", "summary", is_flag=True, help="Only the total of TARGET.")
-@json_option
+@json_option()
 @_filters
 @click.argument("target", required=False)
 def du(target: str | None, summary: bool, as_json: bool, include: tuple[str, ...], exclude: tuple[str, ...]) -> None:
@@ -241,7 +240,7 @@ def _transfer_options(command: F) -> F:
         _filters,
         _jobs,
         _quiet,
-        click.option("--json", "as_json", is_flag=True, help="Print one JSON summary on stdout instead of text."),
+        json_option("Print one JSON summary on stdout instead of text."),
         click.option(
             "--progress-every",
             "every",

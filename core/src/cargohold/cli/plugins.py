@@ -12,7 +12,7 @@ __all__ = ["plugins"]
 
 
 @click.command("plugins")
-@json_option
+@json_option()
 def plugins(as_json: bool) -> None:
     """Installed plugins: distribution, version, entry point, flavors, and the error of any that failed."""
     import warnings

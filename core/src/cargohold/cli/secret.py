@@ -78,7 +78,7 @@ def create(ctx: click.Context, name: str, values_from: str | None, interactive: 
 
 
 @secret.command("list")
-@json_option
+@json_option()
 def list_(as_json: bool) -> None:
     """Every secret's name and keys (never the values)."""
     client = Client()
@@ -91,7 +91,7 @@ def list_(as_json: bool) -> None:
 
 @secret.command("describe")
 @click.argument("name")
-@json_option
+@json_option()
 def describe(name: str, as_json: bool) -> None:
     """A secret's keys and the component fields that refer to it (never the values)."""
     client = Client()
@@ -127,7 +127,7 @@ def rotate_key() -> None:
 
 @secret.command("backend")
 @click.argument("name", required=False)
-@json_option
+@json_option()
 def backend(name: str | None, as_json: bool) -> None:
     """Show where secret values are kept and the installed backends; with NAME, move every value there."""
     client = Client()

@@ -63,7 +63,7 @@ def register(name: str, artifact_store: str | None, components: tuple[str, ...],
 
 
 @stack.command("list")
-@json_option
+@json_option()
 def list_(as_json: bool) -> None:
     """Every stack; the active one is marked."""
     records = Client().stacks()
@@ -82,7 +82,7 @@ def list_(as_json: bool) -> None:
 
 @stack.command("describe")
 @click.argument("name", required=False)
-@json_option
+@json_option()
 def describe(name: str | None, as_json: bool) -> None:
     """A stack's components (the active stack when NAME is left out)."""
     record = Client().get_stack(name)
