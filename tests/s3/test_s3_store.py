@@ -353,3 +353,37 @@ def test_a_refused_create_only_upload_aborts_its_parts(
     with pytest.raises(FileExistsError):
         store.upload(io.BytesIO(os.urandom(3 * PART)), "big.bin", 3 * PART, overwrite=False)
     assert uploads(store) == []
+
+
+# -- resumed uploads: a killed process's parts are kept where their content is the file's ----------------------
+
+
+def test_an_unfinished_upload_of_the_key_is_taken_up_keeping_only_parts_whose_content_matches(
+    store: S3ArtifactStore,
+    s3_server: EmulatorServer,
+    raw_filesystem: Callable[[EmulatorServer], Any],
+    uploads: Callable[..., list[str]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Parts 1 and 2 of an older version were sent by a process that died; only part 1 is still the file's."""
+    monkeypatch.setattr(store, "upload_part_size", PART)
+    old = os.urandom(2 * PART)
+    new = old[:PART] + os.urandom(2 * PART + 7)
+    raw = raw_filesystem(s3_server)
+    bucket, key = _bucket_and_key(store, "big.bin")
+    begun = raw.call_s3("create_multipart_upload", Bucket=bucket, Key=key, Metadata={store.mtime_metadata: "1.0"})
+    for number in (1, 2):
+        chunk = old[(number - 1) * PART : number * PART]
+        raw.call_s3("upload_part", Bucket=bucket, Key=key, UploadId=begun["UploadId"], PartNumber=number, Body=chunk)
+    sent: list[tuple[int, int]] = []
+    store.filesystem.connect()
+    store.filesystem.s3.meta.events.register(
+        "before-parameter-build.s3.UploadPart",
+        lambda params, **_: sent.append((params["PartNumber"], len(params["Body"]))),
+    )
+    store.upload(io.BytesIO(new), "big.bin", len(new), mtime=1_700_000_000.5)
+    assert sorted(sent) == [(2, PART), (3, PART), (4, 7)]
+    assert store.open("big.bin", "rb").read() == new
+    recorded = raw.call_s3("head_object", Bucket=bucket, Key=key)["Metadata"][store.mtime_metadata]
+    assert float(recorded) == 1_700_000_000.5  # the new record, not the one the dead upload began with
+    assert uploads(store) == []

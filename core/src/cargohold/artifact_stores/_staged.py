@@ -96,7 +96,8 @@ class PartUpload(abc.ABC, Generic[T]):
     at a time, so memory holds ``concurrency + 1`` parts. A source that fits in one part goes up in one
     request. Nothing is published before ``finish``; any failure, the reader's included, aborts the upload.
     Parts are ``part_size`` bytes, or larger when the ``size`` the source was listed with needs more
-    than ``max_parts`` of them.
+    than ``max_parts`` of them. A process killed mid-upload leaves its parts with the service: a subclass
+    whose ``start`` finds them hands back, through ``kept``, each one whose content provably is the part's.
     """
 
     #: The most parts the service joins into one file.
@@ -112,11 +113,16 @@ class PartUpload(abc.ABC, Generic[T]):
 
     @abc.abstractmethod
     async def start(self) -> None:
-        """Begin an upload in parts."""
+        """Begin an upload in parts, or take up one an interrupted process left (see ``kept``)."""
 
     @abc.abstractmethod
     async def part(self, number: int, data: bytes) -> T:
         """Send part ``number`` (counted from 1); what it returns is handed to ``finish``, in order."""
+
+    async def kept(self, number: int, data: bytes) -> T | None:
+        """Part ``number``, as ``part`` would return it, when an interrupted upload of this file already sent
+        exactly ``data`` for it (a hash of the content says so, never a name or a size alone); else None."""
+        return None
 
     @abc.abstractmethod
     async def finish(self, parts: list[T]) -> None:
@@ -149,7 +155,8 @@ class PartUpload(abc.ABC, Generic[T]):
 
         async def one(number: int, data: bytes) -> T:
             try:
-                return await self.part(number, data)
+                kept = await self.kept(number, data)
+                return kept if kept is not None else await self.part(number, data)
             except BaseException:
                 failed.set()  # stops the reading: gather below raises the failure
                 raise

@@ -6,6 +6,8 @@ The only module of the plugin that imports s3fs and botocore; cargohold reaches 
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import logging
 from collections.abc import Callable
 from typing import Any, ClassVar, cast
@@ -24,6 +26,8 @@ logger = logging.getLogger(__name__)
 
 _TIMEOUTS = (boto.ConnectTimeoutError, boto.ReadTimeoutError)
 _UNREACHABLE = (boto.ConnectionError, boto.HTTPClientError)
+#: The largest object CopyObject copies in one request.
+_COPY_LIMIT = 5 << 30
 _NO_CREDENTIALS = (boto.NoCredentialsError, boto.PartialCredentialsError, boto.CredentialRetrievalError)
 
 
@@ -114,14 +118,26 @@ class _S3FileSystem(S3FileSystem):  # type: ignore[misc]  # s3fs ships no type h
 
 
 class _MultipartUpload(PartUpload[dict[str, Any]]):
-    """An S3 multipart upload, or one PutObject for a source that fits in a part; create-only sends If-None-Match."""
+    """An S3 multipart upload, or one PutObject for a source that fits in a part; create-only sends If-None-Match.
+
+    A key's unfinished upload (its process was killed) is taken up: each part whose size and MD5 ETag match
+    the file's is kept, the others are sent again, and the completion names every part by its ETag, which
+    S3 checks, so the object is never a mix of two versions of the file.
+    """
 
     max_parts = 10_000
 
     def __init__(
-        self, store: S3ArtifactStore, fs_path: str, create_only: bool, size: int, metadata: dict[str, str]
+        self,
+        store: S3ArtifactStore,
+        fs_path: str,
+        create_only: bool,
+        size: int,
+        metadata: dict[str, str],
+        resume: bool = True,
     ) -> None:
         super().__init__(size, store.upload_part_size, store.upload_concurrency)
+        self._resume = resume
         fs = cast(_S3FileSystem, store.filesystem)
         bucket, key, _ = fs.split_path(fs_path)
         self._fs = fs
@@ -129,13 +145,69 @@ class _MultipartUpload(PartUpload[dict[str, Any]]):
         self._metadata = {"Metadata": metadata} if metadata else {}
         self._match = {"IfNoneMatch": "*"} if create_only else {}
         self._upload_id = ""
+        #: The parts an interrupted upload sent, by number: their size and ETag.
+        self._sent: dict[int, tuple[int, str]] = {}
+
+    @property
+    def resumed(self) -> bool:
+        """Whether this took up an interrupted upload, whose object metadata is what that one began with."""
+        return bool(self._sent)
 
     async def whole(self, data: bytes) -> None:
         await self._fs._call_s3("put_object", Body=data, **self._object, **self._match, **self._metadata)
 
     async def start(self) -> None:
+        """Take up the newest unfinished upload of this key that holds parts, else begin one."""
+        try:
+            self._upload_id, self._sent = await self._unfinished() if self._resume else ("", {})
+        except OSError as exc:  # a policy without s3:ListBucketMultipartUploads, a service without the call
+            logger.debug(
+                "Not resuming the upload of %s: its unfinished uploads cannot be listed (%s)", self._object["Key"], exc
+            )
+        if self._upload_id:
+            logger.info("Resuming the upload of %s: %d parts were sent before.", self._object["Key"], len(self._sent))
+            return
         started = await self._fs._call_s3("create_multipart_upload", **self._object, **self._metadata)
         self._upload_id = started["UploadId"]
+
+    async def _unfinished(self) -> tuple[str, dict[int, tuple[int, str]]]:
+        """The newest unfinished upload of this key that holds parts: its id, and each part's size and ETag by
+        number; ``("", {})`` when there is none."""
+        found = []
+        listing: dict[str, Any] = {"Bucket": self._object["Bucket"], "Prefix": self._object["Key"]}
+        while True:
+            page = await self._fs._call_s3("list_multipart_uploads", **listing)
+            found += [u for u in page.get("Uploads", []) if u["Key"] == self._object["Key"]]
+            if not page.get("IsTruncated"):
+                break
+            listing.update(KeyMarker=page["NextKeyMarker"], UploadIdMarker=page["NextUploadIdMarker"])
+        for upload in sorted(found, key=lambda u: u["Initiated"], reverse=True):
+            sent = await self._parts_sent(upload["UploadId"])
+            if sent:
+                return upload["UploadId"], sent
+        return "", {}
+
+    async def _parts_sent(self, upload_id: str) -> dict[int, tuple[int, str]]:
+        """Each part of an unfinished upload by number, with its size and ETag; none once it is gone."""
+        sent = {}
+        listing: dict[str, Any] = {**self._object, "UploadId": upload_id}
+        while True:
+            try:
+                page = await self._fs._call_s3("list_parts", **listing)
+            except FileNotFoundError:  # finished or aborted meanwhile
+                return {}
+            sent.update({p["PartNumber"]: (p["Size"], p["ETag"]) for p in page.get("Parts", [])})
+            if not page.get("IsTruncated"):
+                return sent
+            listing["PartNumberMarker"] = page["NextPartNumberMarker"]
+
+    async def kept(self, number: int, data: bytes) -> dict[str, Any] | None:
+        """A part sent before whose ETag is the MD5 of ``data`` (not so under SSE-KMS or SSE-C: sent again)."""
+        size, etag = self._sent.get(number, (-1, ""))
+        if size != len(data):
+            return None
+        md5 = await asyncio.to_thread(lambda: hashlib.md5(data, usedforsecurity=False).hexdigest())
+        return {"PartNumber": number, "ETag": etag} if etag.strip('"') == md5 else None
 
     async def part(self, number: int, data: bytes) -> dict[str, Any]:
         sent = await self._fs._call_s3(
@@ -242,8 +314,14 @@ class S3ArtifactStore(FsspecArtifactStore):
         return raw, publish, abort
 
     def _upload(self, fs_path: str, reader: Reader, size: int, mode: str, metadata: dict[str, str]) -> None:
-        """A multipart upload whose parts go up while the next are read."""
-        self._run(_MultipartUpload(self, fs_path, "x" in mode, size, metadata).send(reader))
+        """A multipart upload whose parts go up while the next are read, or an interrupted one's remaining parts;
+        S3 has no call that shows or changes a begun upload's metadata, so a resumed one's is set afterwards, by a
+        copy onto itself: only objects that CopyObject takes are resumed when they carry metadata."""
+        resume = not metadata or size <= _COPY_LIMIT
+        upload = _MultipartUpload(self, fs_path, "x" in mode, size, metadata, resume)
+        self._run(upload.send(reader))
+        if upload.resumed and metadata:
+            self._add_metadata(fs_path, metadata)
 
     def _hashes(self, info: dict[str, Any]) -> tuple[str | None, str | None]:
         """An ETag is the content's MD5 for a single-part upload (a multipart one's ends with "-N")."""

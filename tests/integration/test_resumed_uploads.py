@@ -1,0 +1,79 @@
+"""A ``cargohold fs cp`` killed halfway through a large upload is taken up by the rerun, which sends only what
+the service does not hold yet; the result is the file byte for byte, and cleanup then finds nothing left.
+
+What reached the service is read from the server itself (the unfinished upload's parts); what the rerun
+sends is counted at its client's requests, in this process.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fs_cli import CLI, fs
+
+from cargohold import transfer
+from cargohold.targets import store_named
+
+#: 8 parts of the stores' 6 MiB.
+SIZE = 48 << 20
+
+
+def _s3_held(root: str) -> int:
+    """Bytes the parts of the unfinished uploads of ``big.bin`` hold on the server."""
+    filesystem = store_named("s3").filesystem
+    bucket, _, prefix = root.removeprefix("s3://").partition("/")
+    key = f"{prefix}/big.bin"
+    held = 0
+    for upload in filesystem.call_s3("list_multipart_uploads", Bucket=bucket, Prefix=key).get("Uploads", []):
+        parts = filesystem.call_s3("list_parts", Bucket=bucket, Key=key, UploadId=upload["UploadId"])
+        held += sum(part["Size"] for part in parts.get("Parts", []))
+    return held
+
+
+def _s3_count(sent: list[int]) -> None:
+    """Count into ``sent`` the body of every part and object this process uploads."""
+    filesystem = store_named("s3").filesystem
+    filesystem.connect()
+    for call in ("UploadPart", "PutObject"):
+        filesystem.s3.meta.events.register(
+            f"before-parameter-build.s3.{call}", lambda params, **_: sent.append(len(params["Body"]))
+        )
+
+
+HELD: dict[str, Callable[[str], int]] = {"s3": _s3_held}
+COUNT: dict[str, Callable[[list[int]], Any]] = {"s3": _s3_count}
+
+
+@pytest.mark.parametrize("cloud", ["s3"])
+def test_an_upload_killed_halfway_is_resumed_by_a_rerun_that_sends_under_60_percent(
+    clouds: dict[str, str], cloud: str, tmp_path: Path
+) -> None:
+    big = tmp_path / "big.bin"
+    big.write_bytes(data := os.urandom(SIZE))
+    # Paced at 8 MiB a second, the upload takes 6 s; it is killed once the server holds half of the file.
+    copying = subprocess.Popen([*CLI, "fs", "cp", "-q", "--bwlimit", "8M", str(big), f"{cloud}:big.bin"])
+    try:
+        give_up = time.monotonic() + 120
+        while HELD[cloud](clouds[cloud]) < SIZE // 2:
+            assert copying.poll() is None, "the copy ended before it was killed"
+            assert time.monotonic() < give_up, "half of the file never reached the server"
+            time.sleep(0.05)
+    finally:
+        copying.send_signal(signal.SIGKILL)
+        copying.wait(timeout=60)
+    assert copying.returncode == -signal.SIGKILL
+    assert fs("ls", f"{cloud}:").stdout == ""
+    sent: list[int] = []
+    COUNT[cloud](sent)
+    result = transfer.copy(str(big), f"{cloud}:big.bin")
+    assert result.ok, result.failed
+    assert 0 < sum(sent) < 0.6 * SIZE, f"the rerun sent {sum(sent)} of {SIZE} bytes"
+    assert subprocess.run([*CLI, "fs", "cat", f"{cloud}:big.bin"], capture_output=True, check=True).stdout == data
+    assert fs("cleanup", "--older-than", "0", f"{cloud}:").stdout == ""
