@@ -206,6 +206,20 @@ def test_an_upload_to_a_killed_server_fails_fast_naming_the_endpoint(
     assert time.monotonic() - started < 10
 
 
+def test_a_failed_chunk_lets_go_of_the_files_buffer(store_on: StoreOn, own_server: EmulatorServer) -> None:
+    """gcsfs sends a chunk as a view of the file's buffer: a traceback still holding it once the send failed made
+    collecting the error an unraisable BufferError on Python 3.13 (a buffer with a view cannot close)."""
+    store = _upload_store(store_on, own_server, retries=1)  # the tried-again send must let go of it too
+    f = store.filesystem.open("interrupted/root/model.bin", "wb")
+    f.write(b"a" * CHUNK)  # the resumable upload starts and its first chunk is stored
+    own_server.stop()
+    with pytest.raises(ConnectionError) as caught:
+        f.write(b"b" * CHUNK)
+    assert caught.value.__traceback__ is not None  # the error, kept, with its traceback
+    f.closed = True  # never let collection commit the upload
+    f.buffer.close()  # BufferError while a view of the buffer is alive
+
+
 def test_a_request_timing_out_says_what_timed_out(store_on: StoreOn) -> None:
     """fsspec hands a timeout out of its loop as a bare FSTimeoutError; the message used to end in 'in time: '."""
     with HungServer() as hung:

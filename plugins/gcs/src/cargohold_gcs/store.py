@@ -11,6 +11,7 @@ import base64
 import io
 import json
 import random
+import traceback
 import uuid
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
@@ -91,6 +92,7 @@ class _BoundedRequests:
                 return await _SEND(self, *args, **kwargs)
             except Exception as exc:
                 if attempt < self.attempts and is_retriable(exc):
+                    _clear_locals(exc)  # its frames hold the request's body: see _let_go_of_failed_chunks
                     await asyncio.sleep(_backoff(attempt))
                     attempt += 1
                     continue
@@ -102,6 +104,12 @@ class _BoundedRequests:
             return await _SEND(self, *args, **kwargs)
         except Exception as exc:
             self._raise_standard(exc)
+
+    def _open(self, path: str, mode: str = "rb", **kwargs: Any) -> Any:
+        file = super()._open(path, mode, **kwargs)  # type: ignore[misc]
+        if "r" not in mode:
+            _let_go_of_failed_chunks(file)
+        return file
 
     @property
     def endpoint(self) -> str:
@@ -145,6 +153,33 @@ class _BoundedRequests:
             if body.error is not None:  # the source's own failure, not the connection that broke because of it
                 raise body.error from None
             raise
+
+
+def _let_go_of_failed_chunks(file: Any) -> None:
+    """gcsfs sends each chunk of a write as a view of the file's buffer; when the send fails, the frames in the
+    error's traceback hold that view until the error is collected, and collecting it makes Python 3.13's BytesIO
+    report an unraisable BufferError (CPython gh-111331). Clearing those frames' locals lets go of the view now."""
+    upload_chunk = file._upload_chunk
+
+    def _upload_chunk(final: bool = False) -> Any:
+        try:
+            return upload_chunk(final)
+        except BaseException as exc:
+            _clear_locals(exc)
+            raise
+
+    file._upload_chunk = _upload_chunk
+
+
+def _clear_locals(exc: BaseException) -> None:
+    """Clear the locals of the finished frames in the tracebacks of ``exc``, its causes and its contexts."""
+    pending, seen = [exc], set()
+    while pending:
+        error = pending.pop()
+        if id(error) not in seen:
+            seen.add(id(error))
+            traceback.clear_frames(error.__traceback__)  # skips running frames, such as the catching one
+            pending += [e for e in (error.__cause__, error.__context__) if e is not None]
 
 
 #: Upload block: gcsfs's 5 MiB makes ~40 requests per 200 MB; 16 MiB makes 13 and keeps memory flat. Reads
