@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import datetime
+import hashlib
+import io
+import os
 import threading
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from azure.core.exceptions import HttpResponseError
@@ -17,6 +21,7 @@ from cargohold_azure.flavor import AzureArtifactStoreFlavor
 from cargohold_azure.store import AzureArtifactStore
 from cargohold_testkit import ArtifactStoreTests, ArtifactStoreTestsThroughFileio, FlavorTests, UploadTests
 from cargohold_testkit.servers import AZURITE_ACCOUNT_KEY, AZURITE_ACCOUNT_NAME, EmulatorServer
+from cargohold_testkit.uploads import PART
 
 
 class TestAzureConformance(ArtifactStoreTests):
@@ -227,3 +232,37 @@ def test_exclusive_writers_racing_past_the_open_check_have_one_winner(store: Azu
 
 class TestAzureUpload(UploadTests):
     pass
+
+
+# -- resumed uploads: a killed process's blocks are kept where their content is the file's --------------------
+
+
+def test_blocks_a_killed_upload_staged_are_kept_only_where_their_content_is_the_files(
+    store: AzureArtifactStore, connection_string: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Blocks 1 and 2 of an older version were staged by a process that died; only block 1 is still the file's."""
+    from azure.storage.blob.aio import BlobServiceClient as AsyncService
+
+    monkeypatch.setattr(store, "upload_part_size", PART)
+    old = os.urandom(2 * PART)
+    new = old[:PART] + os.urandom(2 * PART + 7)
+    container, _, folder = store.path.removeprefix("az://").partition("/")
+    with BlobServiceClient.from_connection_string(connection_string) as service:
+        blob = service.get_blob_client(container, f"{folder}/big.bin")
+        for number in (1, 2):
+            chunk = old[(number - 1) * PART : number * PART]
+            blob.stage_block(f"{number:05d}{hashlib.md5(chunk).hexdigest()[:27]}", chunk)
+    staged: list[int] = []
+
+    def count(request: Any) -> None:
+        if parse_qs(urlsplit(request.http_request.url).query).get("comp") == ["block"]:
+            staged.append(len(request.http_request.body))
+
+    filesystem = store.filesystem
+    built = filesystem.service_client
+    filesystem.service_client = AsyncService(
+        built.url, credential=built.credential, raw_request_hook=count, **filesystem._client_options
+    )
+    store.upload(io.BytesIO(new), "big.bin", len(new))
+    assert sorted(staged) == [7, PART, PART]  # blocks 2 (its content changed), 3 and 4
+    assert _read(store, "big.bin") == new

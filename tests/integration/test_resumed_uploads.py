@@ -16,7 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from azure.core.exceptions import ResourceNotFoundError
 from fs_cli import CLI, fs
+from fsspec.asyn import sync
 
 from cargohold import transfer
 from cargohold.targets import store_named
@@ -47,11 +49,38 @@ def _s3_count(sent: list[int]) -> None:
         )
 
 
-HELD: dict[str, Callable[[str], int]] = {"s3": _s3_held}
-COUNT: dict[str, Callable[[list[int]], Any]] = {"s3": _s3_count}
+def _azure_held(root: str) -> int:
+    """Bytes of the blocks staged for ``big.bin`` and not committed, on the server."""
+    filesystem = store_named("azure").filesystem
+    container, _, prefix = root.removeprefix("az://").partition("/")
+    client = filesystem.service_client.get_blob_client(container, f"{prefix}/big.bin")
+    try:
+        _, uncommitted = sync(filesystem.loop, client.get_block_list, "uncommitted")
+    except ResourceNotFoundError:  # nothing staged yet
+        return 0
+    return sum(block.size for block in uncommitted)
 
 
-@pytest.mark.parametrize("cloud", ["s3"])
+def _azure_count(sent: list[int]) -> None:
+    """Count into ``sent`` the body of every PUT (a block, a blob, a block list) this process sends."""
+    from azure.storage.blob.aio import BlobServiceClient
+
+    def hook(request: Any) -> None:
+        if request.http_request.method == "PUT" and request.http_request.body:
+            sent.append(len(request.http_request.body))
+
+    filesystem = store_named("azure").filesystem
+    built = filesystem.service_client
+    filesystem.service_client = BlobServiceClient(
+        built.url, credential=built.credential, raw_request_hook=hook, **filesystem._client_options
+    )
+
+
+HELD: dict[str, Callable[[str], int]] = {"s3": _s3_held, "azure": _azure_held}
+COUNT: dict[str, Callable[[list[int]], Any]] = {"s3": _s3_count, "azure": _azure_count}
+
+
+@pytest.mark.parametrize("cloud", ["s3", "azure"])
 def test_an_upload_killed_halfway_is_resumed_by_a_rerun_that_sends_under_60_percent(
     clouds: dict[str, str], cloud: str, tmp_path: Path
 ) -> None:

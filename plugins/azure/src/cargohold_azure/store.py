@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import uuid
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 from urllib.parse import urlsplit
@@ -133,7 +132,12 @@ class AzureArtifactStore(FsspecArtifactStore):
 
 
 class _BlockUpload(PartUpload[str]):
-    """Staged blocks and one Put Block List, or one Put Blob for a source that fits in a block."""
+    """Staged blocks and one Put Block List, or one Put Blob for a source that fits in a block.
+
+    A block's id is its number and the MD5 of its content, so the blocks a killed process staged are found
+    in the blob's uncommitted list by the rerun, which stages only the others: a block is kept only under
+    the id its content gives, so a commit never mixes two versions of a file.
+    """
 
     max_parts = 50_000
 
@@ -145,6 +149,8 @@ class _BlockUpload(PartUpload[str]):
         self._create_only = create_only
         self._metadata = {**_FILE, **metadata}
         self._md5 = hashlib.md5(usedforsecurity=False)
+        #: The blocks an interrupted upload staged: their ids and sizes.
+        self._staged: set[tuple[str, int]] = set()
 
     def hashing(self, reader: Reader) -> Reader:
         """``reader``, its bytes hashed as they pass: a block list commits with their Content-MD5, as a single
@@ -163,10 +169,27 @@ class _BlockUpload(PartUpload[str]):
         await self._client.upload_blob(data, overwrite=not self._create_only, metadata=self._metadata)
 
     async def start(self) -> None:
-        """Nothing to begin: staged blocks belong to the blob's name until a commit uses them."""
+        """Find the blocks staged for this blob and never committed (they last a week, or until a commit)."""
+        try:
+            _, uncommitted = await self._client.get_block_list("uncommitted")
+        except HttpResponseError:  # no block staged for this name (404), or a credential that may not read (403)
+            return
+        self._staged = {(block.id, block.size) for block in uncommitted}
+
+    @staticmethod
+    async def _block_id(number: int, data: bytes) -> str:
+        """32 characters, as uuid4().hex gave before (Azure wants a blob's block ids all of one length)."""
+        md5 = await asyncio.to_thread(lambda: hashlib.md5(data, usedforsecurity=False).hexdigest())
+        return f"{number:05d}{md5[:27]}"
+
+    async def kept(self, number: int, data: bytes) -> str | None:
+        if not self._staged:
+            return None
+        block_id = await self._block_id(number, data)
+        return block_id if (block_id, len(data)) in self._staged else None
 
     async def part(self, number: int, data: bytes) -> str:
-        block_id = uuid.uuid4().hex
+        block_id = await self._block_id(number, data)
         await self._client.stage_block(block_id, data, length=len(data))
         return block_id
 
