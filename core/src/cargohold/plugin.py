@@ -27,7 +27,7 @@ if TYPE_CHECKING:
         WalkItem,
     )
     from cargohold.artifact_stores.fsspec_store import FsspecArtifactStore, PartUpload, Reader, SizedStream
-    from cargohold.artifact_stores.remote import RemoteArtifactStoreConfig, apply_deadline
+    from cargohold.artifact_stores.remote import RemoteArtifactStoreConfig, apply_deadline, mapped_errors
     from cargohold.artifacts import METADATA, VisualizationFile, list_visualizations, load_metadata
     from cargohold.client import Client
     from cargohold.components import StackComponent, StackComponentConfig, StackComponentSettings, StackComponentType
@@ -65,7 +65,9 @@ _LAZY = {
     **dict.fromkeys(
         ["FsspecArtifactStore", "PartUpload", "Reader", "SizedStream"], "cargohold.artifact_stores.fsspec_store"
     ),
-    **dict.fromkeys(["RemoteArtifactStoreConfig", "apply_deadline"], "cargohold.artifact_stores.remote"),
+    **dict.fromkeys(
+        ["RemoteArtifactStoreConfig", "apply_deadline", "mapped_errors"], "cargohold.artifact_stores.remote"
+    ),
     **dict.fromkeys(["METADATA", "VisualizationFile", "list_visualizations", "load_metadata"], "cargohold.artifacts"),
     "Client": "cargohold.client",
     **dict.fromkeys(
@@ -136,6 +138,7 @@ __all__ = [
     "in_named_store",
     "list_visualizations",
     "load_metadata",
+    "mapped_errors",
     "parse_secret_reference",
 ]
 

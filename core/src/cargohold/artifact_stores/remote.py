@@ -1,4 +1,5 @@
-"""What every store that talks to a service over the network shares: one deadline per operation.
+"""What every store that talks to a service over the network shares: one deadline per operation, and one way
+of raising the service's errors as standard exceptions.
 
 Importing this module stays light (pydantic only); ``apply_deadline`` imports fsspec when it runs.
 """
@@ -6,6 +7,7 @@ Importing this module stays light (pydantic only); ``apply_deadline`` imports fs
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -15,11 +17,11 @@ from cargohold.artifact_stores.base import BaseArtifactStoreConfig
 from cargohold.exceptions import DeadlineError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
 
     from fsspec.asyn import AsyncFileSystem
 
-__all__ = ["BULK_METHODS", "RemoteArtifactStoreConfig", "apply_deadline"]
+__all__ = ["BULK_METHODS", "RemoteArtifactStoreConfig", "apply_deadline", "mapped_errors"]
 
 #: fsspec methods that move a file's bytes, and the raw request calls (s3fs's ``call_s3``, gcsfs's ``call``)
 #: that open files send their parts through: their time grows with the size, so ``read_timeout`` bounds
@@ -90,3 +92,21 @@ def apply_deadline(filesystem: AsyncFileSystem, seconds: float, where: str) -> N
         # In fsspec's async filesystems a public method beside a coroutine ``_name`` is its blocking mirror.
         if asyncio.iscoroutinefunction(method) and callable(getattr(filesystem, name)):
             setattr(filesystem, name, bounded(name, method))
+
+
+@contextlib.contextmanager
+def mapped_errors(
+    standard_error: Callable[[Exception], Exception], keep: tuple[type[Exception], ...] = ()
+) -> Iterator[None]:
+    """Raise an exception met inside as the standard one ``standard_error`` maps it to, the original chained.
+
+    The one way a cloud flavor applies its mapping where requests are sent (the store's ``translate_error``
+    applies the same function to what escapes them); ``keep`` names types left as they are for now.
+    """
+    try:
+        yield
+    except Exception as exc:
+        mapped = exc if isinstance(exc, keep) else standard_error(exc)
+        if mapped is exc:
+            raise
+        raise mapped from exc

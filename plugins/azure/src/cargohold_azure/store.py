@@ -5,9 +5,8 @@ with adlfs adjusted in a subclass wherever it would break a promise of the inter
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 from urllib.parse import urlsplit
 
@@ -28,7 +27,7 @@ from azure.storage.blob import BlobBlock, ContentSettings
 from azure.storage.blob.aio import BlobClient, BlobServiceClient
 from fsspec.asyn import sync_wrapper
 
-from cargohold.plugin import FsspecArtifactStore, PartUpload, Reader, apply_deadline
+from cargohold.plugin import FsspecArtifactStore, PartUpload, Reader, apply_deadline, mapped_errors
 from cargohold_azure.flavor import AzureArtifactStoreConfig
 
 if TYPE_CHECKING:
@@ -81,6 +80,7 @@ class AzureArtifactStore(FsspecArtifactStore):
         return filesystem
 
     def translate_error(self, exc: Exception) -> BaseException:
+        """What adlfs's methods raise, made standard (its open files and our own requests are mapped as they fail)."""
         filesystem = self._filesystem
         endpoint = filesystem.endpoint if isinstance(filesystem, _BlobFileSystem) else self.config.path
         return standard_error(exc, endpoint)
@@ -117,7 +117,7 @@ class AzureArtifactStore(FsspecArtifactStore):
                 kept = (await client.get_blob_properties()).metadata or {}
                 await client.set_blob_metadata({**kept, **_FILE, **metadata})
 
-        with fs.standard_errors():
+        with mapped_errors(fs.standard_error):
             self._run(record())
 
     def _hashes(self, info: dict[str, Any]) -> tuple[str | None, str | None]:
@@ -206,10 +206,11 @@ class _BlockUpload(PartUpload[str]):
         """Nothing to drop: the service discards blocks that no commit used after a week."""
 
 
-def standard_error(exc: BaseException, endpoint: str) -> BaseException:
+def standard_error(exc: Exception, endpoint: str) -> Exception:
     """The standard exception for an Azure SDK error (adlfs wraps failed uploads in RuntimeError); else ``exc``.
 
-    Messages name the endpoint and the service's error code, never a credential.
+    Messages name the endpoint and the service's error code, never a credential. Applied by ``mapped_errors``
+    around requests, and by the store's ``translate_error`` to what escapes them.
     """
     cause = exc.__cause__ if isinstance(exc, RuntimeError) else exc
     if not isinstance(cause, AzureError):
@@ -260,18 +261,9 @@ class _BlobFileSystem(AzureBlobFileSystem):  # type: ignore[misc]  # adlfs is un
         parts = urlsplit(self.service_client.url)
         return f"{parts.scheme}://{parts.netloc}{parts.path}".rstrip("/")
 
-    @contextlib.contextmanager
-    def standard_errors(self) -> Iterator[None]:
-        """Raise Azure SDK errors met inside as the standard exceptions, the original chained."""
-        try:
-            yield
-        except (OSError, ValueError, TypeError):
-            raise
-        except Exception as exc:
-            mapped = standard_error(exc, self.endpoint)
-            if mapped is exc:
-                raise
-            raise mapped from exc
+    def standard_error(self, exc: Exception) -> Exception:
+        """``standard_error`` for this filesystem's endpoint."""
+        return standard_error(exc, self.endpoint)
 
     def _open(
         self, path: str, mode: str = "rb", block_size: int | None = None, cache_type: str = "readahead", **kwargs: Any
@@ -321,10 +313,10 @@ class _BlobFile(AzureBlobFile):  # type: ignore[misc]  # adlfs is untyped
     fs: _BlobFileSystem
 
     def flush(self, force: bool = False) -> None:
-        with self.fs.standard_errors():
+        with mapped_errors(self.fs.standard_error):
             super().flush(force)
 
     def _fetch_range(self, start: int, end: int | None = None, **kwargs: Any) -> bytes:
-        with self.fs.standard_errors():
+        with mapped_errors(self.fs.standard_error):
             data: bytes = super()._fetch_range(start, end, **kwargs)
         return data

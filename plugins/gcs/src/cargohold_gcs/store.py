@@ -14,7 +14,7 @@ import random
 import traceback
 import uuid
 from collections.abc import AsyncIterator, Callable
-from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote
 
 import aiohttp
@@ -25,7 +25,7 @@ from gcsfs.extended_gcsfs import ExtendedGcsFileSystem
 from gcsfs.retry import HttpError, NonRetryableError, is_retriable
 from google.api_core.exceptions import GoogleAPICallError
 
-from cargohold.plugin import FsspecArtifactStore, Reader, SizedStream, apply_deadline
+from cargohold.plugin import FsspecArtifactStore, Reader, SizedStream, apply_deadline, mapped_errors
 from cargohold_gcs.flavor import TOKEN_METHODS, GCSArtifactStoreConfig, parse_token
 
 if TYPE_CHECKING:
@@ -49,10 +49,11 @@ _BY_STATUS: dict[int, type[OSError]] = {
 }
 
 
-def standard_error(exc: BaseException, endpoint: str) -> BaseException:
+def standard_error(exc: Exception, endpoint: str) -> Exception:
     """The standard exception for a gcsfs, aiohttp or Google error, naming the endpoint but never the credentials.
 
-    Anything else comes back unchanged.
+    Anything else comes back unchanged. Applied by ``mapped_errors`` around each request, and by the store's
+    ``translate_error`` to what escapes them.
     """
     where = f"GCS at {endpoint}"
     if isinstance(exc, (HttpError, GoogleAPICallError)) and isinstance(exc.code, int):
@@ -87,23 +88,22 @@ class _BoundedRequests:
 
     async def _request(self, *args: Any, **kwargs: Any) -> Any:
         attempt = 1
-        while True:
-            try:
-                return await _SEND(self, *args, **kwargs)
-            except Exception as exc:
-                if attempt < self.attempts and is_retriable(exc):
-                    _clear_locals(exc)  # its frames hold the request's body: see _let_go_of_failed_chunks
-                    await asyncio.sleep(_backoff(attempt))
-                    attempt += 1
-                    continue
-                self._raise_standard(exc)
+        with mapped_errors(self.standard_error):
+            while True:
+                try:
+                    return await _SEND(self, *args, **kwargs)
+                except Exception as exc:
+                    if attempt < self.attempts and is_retriable(exc):
+                        _clear_locals(exc)  # its frames hold the request's body: see _let_go_of_failed_chunks
+                        await asyncio.sleep(_backoff(attempt))
+                        attempt += 1
+                        continue
+                    raise
 
     async def _request_once(self, *args: Any, **kwargs: Any) -> Any:
         """One try of a request whose body cannot be sent twice (a stream)."""
-        try:
+        with mapped_errors(self.standard_error):
             return await _SEND(self, *args, **kwargs)
-        except Exception as exc:
-            self._raise_standard(exc)
 
     def _open(self, path: str, mode: str = "rb", **kwargs: Any) -> Any:
         file = super()._open(path, mode, **kwargs)  # type: ignore[misc]
@@ -116,11 +116,9 @@ class _BoundedRequests:
         """The JSON API's base URL requests go to: the name every flavor's filesystem gives its endpoint."""
         return self._location
 
-    def _raise_standard(self, exc: Exception) -> NoReturn:
-        mapped = standard_error(exc, self.endpoint)
-        if mapped is exc:
-            raise exc
-        raise mapped from exc
+    def standard_error(self, exc: Exception) -> Exception:
+        """``standard_error`` for this filesystem's endpoint."""
+        return standard_error(exc, self.endpoint)
 
     async def _upload_sized(
         self, bucket: str, key: str, body: SizedStream, create_only: bool, metadata: dict[str, str]

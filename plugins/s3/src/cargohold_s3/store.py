@@ -17,7 +17,7 @@ from botocore import exceptions as boto
 from fsspec.asyn import sync_wrapper
 from s3fs import S3FileSystem
 
-from cargohold.plugin import FsspecArtifactStore, PartUpload, Reader, apply_deadline
+from cargohold.plugin import FsspecArtifactStore, PartUpload, Reader, apply_deadline, mapped_errors
 from cargohold_s3.flavor import S3ArtifactStoreConfig, S3ArtifactStoreSettings
 
 __all__ = ["S3ArtifactStore", "standard_error"]
@@ -31,10 +31,11 @@ _COPY_LIMIT = 5 << 30
 _NO_CREDENTIALS = (boto.NoCredentialsError, boto.PartialCredentialsError, boto.CredentialRetrievalError)
 
 
-def standard_error(exc: BaseException, endpoint: str) -> BaseException:
+def standard_error(exc: Exception, endpoint: str) -> Exception:
     """The built-in exception a botocore or aiohttp failure stands for, naming the endpoint but no credential.
 
-    Anything else comes back unchanged.
+    Anything else comes back unchanged. Applied by ``mapped_errors`` around each request, and by the store's
+    ``translate_error`` to what escapes them.
     """
     if isinstance(exc, _TIMEOUTS):
         return TimeoutError(
@@ -65,16 +66,15 @@ class _Body:
     way out of its event loop, and on which s3fs's read path then fails with IndexError.
     """
 
-    def __init__(self, body: Any, endpoint: str) -> None:
-        self._body, self._endpoint = body, endpoint
+    def __init__(self, body: Any, fs: _S3FileSystem) -> None:
+        self._body, self._fs = body, fs
 
     async def read(self, *args: Any, **kwargs: Any) -> bytes:
-        try:
-            return cast(bytes, await self._body.read(*args, **kwargs))
-        except TimeoutError as exc:
-            raise boto.ReadTimeoutError(endpoint_url=self._endpoint, error=exc) from exc
-        except aiohttp.ClientError as exc:
-            raise standard_error(exc, self._endpoint) from exc
+        with mapped_errors(self._fs.standard_error, keep=_TIMEOUTS):
+            try:
+                return cast(bytes, await self._body.read(*args, **kwargs))
+            except TimeoutError as exc:
+                raise boto.ReadTimeoutError(endpoint_url=self._fs.endpoint, error=exc) from exc
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._body, name)
@@ -99,18 +99,15 @@ class _S3FileSystem(S3FileSystem):  # type: ignore[misc]  # s3fs ships no type h
             return cast(str, client.meta.endpoint_url)
         return cast(str, self.endpoint_url or "the default AWS S3 endpoint")
 
+    def standard_error(self, exc: Exception) -> Exception:
+        """``standard_error`` for this filesystem's endpoint."""
+        return standard_error(exc, self.endpoint)
+
     async def _call_s3(self, method: str, *args: Any, **kwargs: Any) -> Any:
-        try:
+        with mapped_errors(self.standard_error, keep=_TIMEOUTS):
             response = await super()._call_s3(method, *args, **kwargs)
-        except _TIMEOUTS:
-            raise
-        except boto.BotoCoreError as exc:
-            mapped = standard_error(exc, self.endpoint)
-            if mapped is exc:
-                raise
-            raise mapped from exc
         if method == "get_object":
-            response["Body"] = _Body(response["Body"], self.endpoint)
+            response["Body"] = _Body(response["Body"], self)
         return response
 
     # S3File calls fs.call_s3, which s3fs binds to its own _call_s3 rather than looking it up on the instance.
@@ -276,7 +273,7 @@ class S3ArtifactStore(FsspecArtifactStore):
 
     def translate_error(self, exc: Exception) -> BaseException:
         """Timeouts, which the filesystem leaves as botocore raises them (see ``_Body``), made standard."""
-        return standard_error(exc, cast(_S3FileSystem, self.filesystem).endpoint)
+        return cast(_S3FileSystem, self.filesystem).standard_error(exc)
 
     def _open_staged(self, fs_path: str, mode: str) -> tuple[Any, Callable[[], None], Callable[[], None]]:
         """Publish on close, as the base does, mending where s3fs would break ``"x"`` or leave an upload behind.
