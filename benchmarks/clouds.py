@@ -1,8 +1,8 @@
 """Each flavor as the transfer measures need it: a store and the raw fsspec filesystem on the same place.
 
 Cloud flavors run against their emulators (``cargohold_testkit.servers``), started here on free
-loopback ports and stopped afterwards. The store's config is the emulator's fsspec options, so the
-store and the raw filesystem log in the same way.
+loopback ports and stopped afterwards, reached directly or, given a ``delay``, through the kit's latency proxy.
+The store's config is the emulator's fsspec options, so the store and the raw filesystem log in the same way.
 """
 
 from __future__ import annotations
@@ -14,11 +14,14 @@ import subprocess
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness import NotAvailableError, script
 
 from cargohold import BaseArtifactStore
+
+if TYPE_CHECKING:
+    from cargohold_testkit.proxy import LatencyProxy
 
 BUCKET = "cargohold-bench"
 
@@ -51,6 +54,8 @@ class Place:
     store: BaseArtifactStore
     raw: Any
     raw_root: str
+    proxy: LatencyProxy | None = None
+    """The proxy between everything here and the emulator, when the place was made with a delay."""
 
     @property
     def config(self) -> dict[str, Any]:
@@ -64,8 +69,10 @@ class Place:
 
 
 @contextlib.contextmanager
-def place(flavor: str, workdir: Path, prefix: str) -> Iterator[Place]:
-    """A store of ``flavor`` under ``prefix`` and its raw filesystem; a cloud one on a fresh emulator.
+def place(flavor: str, workdir: Path, prefix: str, *, delay: float | None = None) -> Iterator[Place]:
+    """A store of ``flavor`` under ``prefix`` and its raw filesystem; a cloud one on a fresh emulator, which
+    everything here reaches through a :class:`~cargohold_testkit.proxy.LatencyProxy` holding each chunk ``delay``
+    seconds each way when one is given (as a network between a client and a service would).
 
     Raises NotAvailableError when the flavor, its library or its emulator is missing here.
     """
@@ -80,6 +87,7 @@ def place(flavor: str, workdir: Path, prefix: str) -> Iterator[Place]:
     except ImportError as exc:
         raise NotAvailableError(f"{module} is not installed: {exc}") from exc
     with contextlib.ExitStack() as stack:
+        proxy = None
         if kind.start is None:
             options: dict[str, Any] = {}
             root = str(workdir / prefix)
@@ -92,6 +100,11 @@ def place(flavor: str, workdir: Path, prefix: str) -> Iterator[Place]:
             except RuntimeError as exc:
                 raise NotAvailableError(str(exc)) from exc
             options = dict(server.storage_options)
+            if delay is not None:
+                from cargohold_testkit.proxy import LatencyProxy
+
+                proxy = stack.enter_context(LatencyProxy(server.endpoint, delay=delay))
+                options = proxy.storage_options(server)
             root = f"{BUCKET}/{prefix}"
             url = kind.scheme + root
         raw = filesystem(**options, skip_instance_cache=True)
@@ -99,7 +112,7 @@ def place(flavor: str, workdir: Path, prefix: str) -> Iterator[Place]:
             raw.mkdir(BUCKET)
         store = get_flavor_registry().get_flavor("artifact_store", flavor).build({"path": url, **options}, name="b")
         assert isinstance(store, BaseArtifactStore)
-        yield Place(flavor, url, options, store, raw, root)
+        yield Place(flavor, url, options, store, raw, root, proxy)
 
 
 def register(env: Mapping[str, str], name: str, where: Place) -> None:
