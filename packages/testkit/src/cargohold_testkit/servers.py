@@ -43,6 +43,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import importlib.util
+import math
 import os
 import platform
 import select
@@ -51,7 +52,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -60,6 +60,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType, TracebackType
 from typing import Self
+
+from cargohold_testkit.proxy import LatencyProxy
 
 __all__ = [
     "AZURITE_ACCOUNT_KEY",
@@ -139,47 +141,15 @@ class EmulatorServer:
         self.stop()
 
 
-class HungServer:
+class HungServer(LatencyProxy):
     """A loopback server that accepts every connection and never answers: a service that hangs.
 
+    It is the kit's :class:`~cargohold_testkit.proxy.LatencyProxy` with an infinite delay and nothing behind it.
     Use it as a context manager; on exit the connections it holds are closed.
     """
 
     def __init__(self) -> None:
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self.endpoint = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
-        """Base URL, ``http://127.0.0.1:PORT``; it stays readable after the server is closed."""
-        self._held: list[socket.socket] = []
-        self._thread = threading.Thread(target=self._accept, name="hung-server", daemon=True)
-        self._thread.start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                connection, _ = self._listener.accept()
-            except OSError:  # the listener was closed
-                return
-            self._held.append(connection)
-
-    def close(self) -> None:
-        """Stop accepting and drop every held connection; idempotent."""
-        with contextlib.suppress(OSError):  # wakes the accept() blocked in the thread, which close() alone does not
-            self._listener.shutdown(socket.SHUT_RDWR)
-        self._listener.close()
-        self._thread.join(_STOP_TIMEOUT)
-        for connection in self._held:
-            connection.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
+        super().__init__(None, delay=math.inf)
 
 
 def closed_port() -> str:
