@@ -10,7 +10,7 @@ from typing import IO, Any
 import pytest
 from memory_store import MemoryConfig, MemoryStore, fresh_root
 
-from cargohold import fileio, transfer
+from cargohold import ObjectInfo, fileio, transfer
 
 
 class OtherMemoryStore(MemoryStore):
@@ -23,12 +23,19 @@ class Events(transfer.Progress):
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.started: list[tuple[int, int]] = []
+        #: The files and bytes to move as last told: ``start``'s, plus what a streamed listing ``found`` since.
+        self.totals = (0, 0)
         self.bytes = 0
         self.finished: list[str] = []
         self.failures: list[tuple[str, str]] = []
 
     def start(self, files: int, total_bytes: int) -> None:
         self.started.append((files, total_bytes))
+        self.totals = (files, total_bytes)
+
+    def found(self, files: int, nbytes: int) -> None:
+        with self.lock:
+            self.totals = (self.totals[0] + files, self.totals[1] + nbytes)
 
     def advance(self, nbytes: int) -> None:
         with self.lock:
@@ -98,7 +105,8 @@ def test_copy_a_tree_across_stores(src: MemoryStore, dst: MemoryStore) -> None:
     assert _tree(dst, "copy") == TREE
     total = sum(map(len, TREE.values()))
     assert result.bytes == total
-    assert events.started == [(4, total)]
+    assert len(events.started) == 1
+    assert events.totals == (4, total)
     assert events.bytes == total
     assert sorted(events.finished) == sorted(o.path for o in src.list_objects("data"))
 
@@ -254,6 +262,85 @@ def test_a_thousand_small_files_in_parallel_arrive_byte_for_byte(src: MemoryStor
     assert result.ok
     assert len(result.copied) == 1000
     assert _tree(dst, "many") == files
+
+
+class StreamedListing(MemoryStore):
+    """Hands out its listing one file at a time and notes, once the last is handed out, how many files ``watched``
+    already held: a transfer that read the whole listing first holds none by then."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.watched: MemoryStore | None = None
+        self.held_when_listed: int | None = None
+        self.broken_after: int | None = None
+
+    def iter_objects(self, path: str) -> Iterator[ObjectInfo]:
+        for count, item in enumerate(super().iter_objects(path)):
+            if count == self.broken_after:
+                raise ConnectionResetError("the listing's connection was reset")
+            yield item
+        assert self.watched is not None
+        self.held_when_listed = len(self.watched.list_objects(""))
+
+
+@pytest.fixture
+def streamed(dst: MemoryStore) -> Iterator[StreamedListing]:
+    store = StreamedListing(MemoryConfig(path=f"{fresh_root('transfer')}/root"))
+    store.watched = dst
+    fileio.mount(store)
+    yield store
+    fileio.unmount(store)
+
+
+MANY = {f"d{i % 7}/f{i:03d}": bytes([i % 256]) * (i % 40) for i in range(300)}
+JOBS = 2
+
+
+def test_copy_moves_files_before_the_listing_ends(streamed: StreamedListing, dst: MemoryStore) -> None:
+    _fill(streamed, "many", MANY)
+    events = Events()
+    result = transfer.copy(f"{streamed.path}/many", f"{dst.path}/many", recursive=True, jobs=JOBS, progress=events)
+    assert result.ok
+    assert _tree(dst, "many") == MANY
+    # At most JOBS files in flight and _QUEUED per job waiting: the rest had arrived when the listing ended.
+    assert streamed.held_when_listed is not None
+    assert streamed.held_when_listed >= len(MANY) - JOBS * (transfer._QUEUED + 1)
+    assert events.totals == (len(MANY), sum(map(len, MANY.values())))
+    assert len(events.finished) == len(MANY)
+
+
+def test_sync_moves_files_before_the_source_listing_ends(streamed: StreamedListing, dst: MemoryStore) -> None:
+    _fill(streamed, "many", MANY)
+    _fill(dst, "many", {"d0/f000": b"", "d1/f001": b"stale", "gone": b"x"})
+    result = transfer.sync(f"{streamed.path}/many", f"{dst.path}/many", delete=True, jobs=JOBS)
+    assert result.ok
+    assert _tree(dst, "many") == MANY
+    assert result.deleted == [f"{dst.path}/many/gone"]
+    assert streamed.held_when_listed is not None
+    assert streamed.held_when_listed >= len(MANY) - JOBS * (transfer._QUEUED + 1)
+    again = transfer.sync(f"{streamed.path}/many", f"{dst.path}/many", delete=True, jobs=JOBS)
+    assert (again.copied, again.deleted, len(again.skipped)) == ([], [], len(MANY))
+
+
+def test_a_listing_that_breaks_off_fails_its_source_and_keeps_what_was_copied(
+    streamed: StreamedListing, dst: MemoryStore
+) -> None:
+    _fill(streamed, "many", MANY)
+    _fill(streamed, "other", {"x": b"x"})
+    streamed.broken_after = 100
+    result = transfer.copy([f"{streamed.path}/many", f"{streamed.path}/other"], f"{dst.path}/out", recursive=True)
+    assert [(f.path, f.reason) for f in result.failed] == [
+        (f"{streamed.path}/many", "its listing broke off: the listing's connection was reset")
+    ]
+    assert len(result.copied) == 100 + 1  # the files listed before the break, and the next source whole
+    assert _read(dst, "out/other/x") == b"x"
+
+
+def test_a_dry_run_of_a_streamed_copy_lists_every_file_sorted(streamed: StreamedListing, dst: MemoryStore) -> None:
+    _fill(streamed, "many", MANY)
+    result = transfer.copy(f"{streamed.path}/many/", f"{dst.path}/out", recursive=True, dry_run=True, jobs=JOBS)
+    assert result.copied == [(f"{streamed.path}/many/{k}", f"{dst.path}/out/{k}") for k in sorted(MANY)]
+    assert not dst.exists("out")
 
 
 def test_small_files_of_an_fsspec_store_are_read_in_one_request_each(

@@ -25,16 +25,18 @@ from __future__ import annotations
 import concurrent.futures
 import errno
 import fnmatch
+import functools
 import hashlib
 import io
+import itertools
 import math
 import random
 import shutil
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import IO
+from typing import IO, TypeVar
 
 from cargohold.artifact_stores._staged import READ_SIZE
 from cargohold.artifact_stores.base import STAGING_SUFFIX, BaseArtifactStore, ObjectInfo
@@ -61,12 +63,16 @@ __all__ = [
     "sync",
 ]
 
+T = TypeVar("T")
+
 #: Files moved at once when the caller does not say: transfers wait on the network, not the CPU.
 DEFAULT_JOBS = 16
 #: Bytes read and written at a time when a file is streamed.
 CHUNK_SIZE = READ_SIZE
 #: Files up to this size move in one request each on async filesystems (held whole in memory meanwhile).
 SMALL_FILE = 4 << 20
+#: Files listed ahead of the ``jobs`` in flight, per thread: enough that no thread waits on the listing.
+_QUEUED = 4
 #: Files deleted per call of a store's ``bulk_delete`` (S3 takes a thousand keys a request).
 DELETE_BATCH = 1000
 #: Modification times closer than this are equal: a store's clock may keep only microseconds.
@@ -87,7 +93,10 @@ class Progress:
     """
 
     def start(self, files: int, total_bytes: int) -> None:
-        """Called once, before anything moves, with the number of files and bytes to move."""
+        """Called once, before anything moves, with the number of files and bytes known to move by then."""
+
+    def found(self, files: int, nbytes: int) -> None:
+        """Called as a listing read while files move finds more to move: ``files`` and ``nbytes`` add to the totals."""
 
     def advance(self, nbytes: int) -> None:
         """Called as bytes move."""
@@ -187,20 +196,22 @@ class _Copy:
 
 @dataclass(frozen=True)
 class _Source:
-    """One source target as listed: every file under it, and the location it maps onto."""
+    """One source target: the files under it, as its listing goes on finding them, and the location it maps onto."""
 
+    spelled: str
     location: Location
-    items: list[ObjectInfo]
+    items: Iterable[ObjectInfo]
     is_dir: bool
     base: Location
 
-    def copies(self) -> list[_Copy]:
-        if not self.is_dir:
-            return [_Copy(self.location.store, self.items[0], self.base)]
-        return [
-            _Copy(self.location.store, item, self.base.child(relative(item.path, self.location.path)))
-            for item in self.items
-        ]
+    def copies(self, recorder: _Recorder) -> Iterator[_Copy]:
+        """A copy of each file as the listing finds it; a listing that breaks off is this source's failure."""
+        try:
+            for item in self.items:
+                target = self.base.child(relative(item.path, self.location.path)) if self.is_dir else self.base
+                yield _Copy(self.location.store, item, target)
+        except (OSError, CargoholdError) as exc:
+            recorder.failed(self.spelled, f"its listing broke off: {_reason(exc)}")
 
 
 class _Recorder:
@@ -215,7 +226,18 @@ class _Recorder:
         self.fsync = fsync
         #: The pace every byte read from a source keeps, shared by all files.
         self.throttle = _Throttle(bwlimit) if bwlimit else None
+        #: Set when the transfer stops early (Ctrl-C, a bug): workers drop their files, whose writes are discarded.
+        self.stop = threading.Event()
         self._lock = threading.Lock()
+
+    def planned(self, job: _Copy) -> None:
+        """``job`` would be copied (a dry run)."""
+        with self._lock:
+            self.result.copied.append((job.item.path, job.target.path))
+
+    def skipped(self, path: str) -> None:
+        with self._lock:
+            self.result.skipped.append(path)
 
     def copied(self, job: _Copy) -> None:
         with self._lock:
@@ -267,14 +289,22 @@ def copy(
     existing file, using the store's race-safe create-only write. ``progress`` is a :class:`Progress`
     or a function called with each number of bytes moved. ``only`` filters the files; ``dry_run``
     lists what would be copied and copies nothing; ``bwlimit`` caps the bytes read a second, over all files.
+
+    Files are copied as the listing finds them, and the listing is read only as fast as they go: the first
+    file moves before the last is listed, and memory stays flat however many there are.
     """
     result = TransferResult(dry_run=dry_run)
-    planned = _plan(_as_list(sources), destination, recursive, result, only)
-    plan = [job for source in planned for job in source.copies()]
+    recorder = _Recorder(result, Progress() if dry_run else _as_progress(progress), fsync=fsync, bwlimit=bwlimit)
+    _check_jobs(jobs)
+    recorder.progress.start(0, 0)
+    planned = _plan(_as_list(sources), destination, recursive, recorder, only)
+    plan = (job for source in planned for job in source.copies(recorder))
     if dry_run:
-        result.copied = [(job.item.path, job.target.path) for job in plan]
+        for job in plan:
+            recorder.planned(job)
+        result.copied.sort()
         return result
-    _run(plan, overwrite, jobs, _Recorder(result, _as_progress(progress), fsync=fsync, bwlimit=bwlimit))
+    _execute((functools.partial(_copy_one, job, overwrite, recorder) for job in _found(plan, recorder)), jobs, recorder)
     return result
 
 
@@ -298,39 +328,42 @@ def move(
     file); ``dry_run`` lists what would be moved and moves nothing; ``bwlimit`` as for :func:`copy`.
     """
     result = TransferResult(dry_run=dry_run)
-    progress = _as_progress(progress)
-    recorder = _Recorder(result, progress, fsync=fsync, bwlimit=bwlimit)
-    planned = _plan(_as_list(sources), destination, recursive, result, only)
+    recorder = _Recorder(result, Progress() if dry_run else _as_progress(progress), fsync=fsync, bwlimit=bwlimit)
+    _check_jobs(jobs)
+    recorder.progress.start(0, 0)
+    # A move holds its listing: each source file is deleted once its copy has arrived, and a folder once emptied.
+    planned = [(s, list(s.copies(recorder))) for s in _plan(_as_list(sources), destination, recursive, recorder, only)]
     if dry_run:
-        result.copied = [(job.item.path, job.target.path) for source in planned for job in source.copies()]
+        for _, copies in planned:
+            for job in copies:
+                recorder.planned(job)
+        result.copied.sort()
         return result
-    renamed: list[_Source] = []
-    streamed: list[_Source] = []
-    for source in planned:
+    renamed: list[tuple[_Source, list[_Copy]]] = []
+    streamed: list[tuple[_Source, list[_Copy]]] = []
+    for source, copies in planned:
         one_rename = (
             same_store(source.location.store, source.base.store)
             and source.location.store.atomic_rename
             and not (only and source.is_dir)
         )
-        (renamed if one_rename else streamed).append(source)
-    progress.start(sum(len(s.items) for s in planned), sum(i.size for s in planned for i in s.items))
-    for failure in result.failed:
-        progress.failed(failure.path, failure.reason)
-    for source in renamed:
+        (renamed if one_rename else streamed).append((source, copies))
+        recorder.progress.found(len(copies), sum(job.item.size for job in copies))
+    for source, copies in renamed:
         try:
             source.location.store.rename(source.location.path, source.base.path, overwrite)
         except Exception as exc:
             recorder.failed(source.location.path, exc)
             continue
-        for job in source.copies():
-            progress.advance(job.item.size)
+        for job in copies:
+            recorder.progress.advance(job.item.size)
             recorder.copied(job)
-    _execute([job for source in streamed for job in source.copies()], overwrite, jobs, recorder)
+    _execute((functools.partial(_copy_one, job, overwrite, recorder) for _, c in streamed for job in c), jobs, recorder)
     arrived = {pair[0] for pair in result.copied}
-    for source in streamed:
-        sent = [item.path for item in source.items if item.path in arrived]
+    for source, copies in streamed:
+        sent = [job.item.path for job in copies if job.item.path in arrived]
         _delete_files(source.location.store, sent, jobs, recorder, report_done=False)
-        if source.is_dir and len(sent) == len(source.items):
+        if source.is_dir and len(sent) == len(copies):
             _remove_emptied_dir(source.location, recorder)
     return result
 
@@ -362,47 +395,54 @@ def sync(
     src, dst = resolve(source), resolve(destination)
     if same_store(src.store, dst.store) and (_within(src.path, dst.path) or _within(dst.path, src.path)):
         raise ValueError(f"Cannot sync {src.path!r} with {dst.path!r}: one contains the other.")
+    recorder = _Recorder(result, Progress() if dry_run else _as_progress(progress), fsync=fsync, bwlimit=bwlimit)
+    _check_jobs(jobs)
     items, is_dir = _listing(src, only)
-    if is_dir:
-        base = dst
-        wanted = {}
-        for item in items:
-            key = relative(item.path, src.path)
-            wanted[key] = _Copy(src.store, item, dst.child(key))
-    else:
+    base, first = dst, None
+    if not is_dir:
         into = destination.endswith("/") or dst.store.isdir(dst.path)
         base = dst.child(segments(src.path)[-1]) if into else dst
-        wanted = {"": _Copy(src.store, items[0], base)} if items else {}
+        first, items = _peeked(items)
+
+    def taken(key: str) -> bool:
+        """Whether a destination file is the sync's to compare with or delete: the filter takes it, or it is the
+        one file, whose source the filter took."""
+        return only.takes(key) if is_dir else key == "" and first is not None
+
+    # The destination's listing is held while the source's streams past it: two listings in no set order cannot be
+    # matched without one at hand. Each file the source names is taken out; what is left, the source lacks.
     try:
-        listed = _files(base.store.list_objects(base.path))
-        have = {key: i for i in listed if (key := relative(i.path, base.path)) in wanted or only.takes(key)}
+        listed = _unstaged(base.store.iter_objects(base.path))
+        have = {key: i for i in listed if taken(key := relative(i.path, base.path))}
     except FileNotFoundError:
         have = {}
     compare = _Comparison(src.store, base.store, checksum)
+    recorder.progress.start(0, 0)
 
-    def stale(key: str) -> bool:
-        job, there = wanted[key], have.get(key)
-        if there is not None and there.size == job.item.size and not checksum:  # the mtimes decide: know them
-            wanted[key] = job = _Copy(job.source, _with_own_mtime(job.source, job.item), job.target)
-            there = _with_own_mtime(base.store, there)
-        return compare.changed(job.item, there)
+    def tasks() -> Iterator[Callable[[], None]]:
+        """The work of each source file: none when the listings tell it is up to date, a copy when they tell it is
+        stale, else a comparison that asks the services or reads the files, in the pool, then maybe a copy."""
+        for item in items:
+            key = relative(item.path, src.path) if is_dir else ""
+            job = _Copy(src.store, item, base.child(key) if is_dir else base)
+            there = have.pop(key, None)
+            if there is not None and compare.asks(item, there):
+                yield functools.partial(_sync_one, job, there, compare, recorder)
+            elif not compare.changed(item, there):
+                recorder.skipped(item.path)
+            elif dry_run:
+                recorder.planned(job)
+            else:
+                recorder.progress.found(1, item.size)
+                yield functools.partial(_copy_one, job, True, recorder)
 
-    verdicts = _in_parallel(stale, list(wanted), jobs)
-    plan = []
-    for job, changed in zip(wanted.values(), verdicts, strict=True):
-        if changed:
-            plan.append(job)
-        else:
-            result.skipped.append(job.item.path)
-    extra = [item.path for key, item in have.items() if key not in wanted] if delete else []
+    _execute(tasks(), jobs, recorder)
+    extra = sorted(item.path for item in have.values()) if delete else []
     if dry_run:
-        result.copied = [(job.item.path, job.target.path) for job in plan]
+        result.copied.sort()
         result.deleted = extra
         return result
-    progress = _as_progress(progress)
-    recorder = _Recorder(result, progress, fsync=fsync, bwlimit=bwlimit)
-    progress.start(len(plan) + len(extra), sum(job.item.size for job in plan))
-    _execute(plan, True, jobs, recorder)
+    recorder.progress.found(len(extra), 0)
     _delete_files(dst.store, extra, jobs, recorder, report_done=True)
     return result
 
@@ -427,7 +467,8 @@ def bulk_delete(
     for spelled in _as_list(targets):
         location = resolve(spelled)
         try:
-            items, is_dir = _listing(location, only)
+            listing, is_dir = _listing(location, only)
+            items = list(listing)
         except FileNotFoundError as exc:
             recorder.failed(spelled, exc)
             continue
@@ -461,11 +502,11 @@ def cleanup(target: str, *, older_than: float = 24 * 3600, dry_run: bool = False
     result = TransferResult(dry_run=dry_run)
     location = resolve(target)
     before = time.time() - older_than
-    staged = [
+    staged = sorted(
         item.path
-        for item in location.store.list_objects(location.path)
+        for item in location.store.iter_objects(location.path)
         if _is_staging(item.path) and (item.mtime is None or item.mtime < before)
-    ]
+    )
     failures = {} if dry_run else location.store.bulk_delete(staged)
     for path in staged:
         if path in failures:
@@ -483,34 +524,36 @@ def _as_list(spelled: str | Sequence[str]) -> list[str]:
     return [spelled] if isinstance(spelled, str) else list(spelled)
 
 
-def _plan(sources: list[str], destination: str, recursive: bool, result: TransferResult, only: Filter) -> list[_Source]:
-    """List every source and map it onto the destination; a missing source is a failure, the others go on."""
+def _plan(
+    sources: list[str], destination: str, recursive: bool, recorder: _Recorder, only: Filter
+) -> Iterator[_Source]:
+    """Each source, its listing begun, mapped onto the destination; a missing source is a failure, the others go on."""
     if not sources:
         raise ValueError("Give at least one source to copy or move.")
     located = [(spelled, resolve(spelled)) for spelled in sources]  # a bad target fails before anything moves
     dst = resolve(destination)
     into = len(sources) > 1 or destination.endswith("/") or dst.store.isdir(dst.path)
-    planned = []
     for spelled, location in located:
         try:
             items, is_dir = _listing(location, only)
         except FileNotFoundError as exc:
-            result.failed.append(Failure(spelled, _reason(exc)))
+            recorder.failed(spelled, exc)
             continue
         if is_dir and not recursive:
-            result.failed.append(Failure(spelled, "it is a directory; copy it with -r (recursive)"))
+            recorder.failed(spelled, "it is a directory; copy it with -r (recursive)")
             continue
-        if only and not items:  # the filter took none of it
-            continue
+        if only:
+            first, items = _peeked(items)
+            if first is None:  # the filter took none of it
+                continue
         name = segments(location.path)[-1:]
         contents = is_dir and (spelled.endswith("/") or not name)
         base = dst.child(name[0]) if into and not contents else dst
         if same_store(location.store, dst.store) and _within(base.path, location.path):
             why = "cannot copy a directory into itself" if is_dir else "source and destination are the same file"
-            result.failed.append(Failure(spelled, f"{why} ({base.path})"))
+            recorder.failed(spelled, f"{why} ({base.path})")
             continue
-        planned.append(_Source(location, items, is_dir, base))
-    return planned
+        yield _Source(spelled, location, items, is_dir, base)
 
 
 def _within(path: str, top: str) -> bool:
@@ -519,20 +562,27 @@ def _within(path: str, top: str) -> bool:
     return segments(path)[: len(top_segments)] == top_segments
 
 
-def _listing(location: Location, only: Filter = _EVERYTHING) -> tuple[list[ObjectInfo], bool]:
-    """Every file at or below ``location`` that ``only`` takes, and whether it is a directory (a file lists
-    as itself, and is matched by its name)."""
-    items = _files(location.store.list_objects(location.path))
-    is_file = len(items) == 1 and segments(items[0].path) == segments(location.path)
+def _listing(location: Location, only: Filter = _EVERYTHING) -> tuple[Iterator[ObjectInfo], bool]:
+    """Every file at or below ``location`` that ``only`` takes, as the store's listing finds them, and whether it is
+    a directory (a file lists as itself, and is matched by its name). The first is listed now: a missing target
+    raises here."""
+    first, items = _peeked(_unstaged(location.store.iter_objects(location.path)))
+    is_file = first is not None and segments(first.path) == segments(location.path)
     if only:
         top = location.path if not is_file else location.path.rpartition("/")[0]
-        items = [item for item in items if only.takes(relative(item.path, top))]
+        items = (item for item in items if only.takes(relative(item.path, top)))
     return items, not is_file
 
 
-def _files(items: Iterable[ObjectInfo]) -> list[ObjectInfo]:
+def _peeked(items: Iterator[T]) -> tuple[T | None, Iterator[T]]:
+    """The first of ``items`` (None when there is none), and every one of them still to be read."""
+    first = next(items, None)
+    return first, items if first is None else itertools.chain([first], items)
+
+
+def _unstaged(items: Iterable[ObjectInfo]) -> Iterator[ObjectInfo]:
     """Drop the hidden names under which stores stage writes still in flight."""
-    return [i for i in items if not _is_staging(i.path)]
+    return (i for i in items if not _is_staging(i.path))
 
 
 def _is_staging(path: str) -> bool:
@@ -547,6 +597,11 @@ class _Comparison:
         self.source = source
         self.target = target
         self.checksum = checksum
+
+    def asks(self, source: ObjectInfo, target: ObjectInfo) -> bool:
+        """Whether telling if ``source`` changed takes more than the listings: contents to compare, or at equal
+        size an mtime the listing left out (S3's); a request or a read, made in the pool."""
+        return source.size == target.size and (self.checksum or None in (source.own_mtime, target.own_mtime))
 
     def changed(self, source: ObjectInfo, target: ObjectInfo | None) -> bool:
         """Whether ``source`` must be copied over ``target``."""
@@ -582,38 +637,50 @@ def _md5(store: BaseArtifactStore, path: str) -> str:
 # -- running ---------------------------------------------------------------------------------------
 
 
-def _in_parallel(work: Callable[[str], bool], keys: list[str], jobs: int) -> list[bool]:
-    """``work`` of each key, ``jobs`` at a time: a comparison may ask the service (S3's mtimes) or read files."""
-    with concurrent.futures.ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="cargohold-compare") as pool:
-        return list(pool.map(work, keys))
-
-
-def _run(plan: list[_Copy], overwrite: bool, jobs: int, recorder: _Recorder) -> None:
-    recorder.progress.start(len(plan), sum(job.item.size for job in plan))
-    for failure in recorder.result.failed:  # sources that could not even be listed
-        recorder.progress.failed(failure.path, failure.reason)
-    _execute(plan, overwrite, jobs, recorder)
-
-
-def _execute(plan: list[_Copy], overwrite: bool, jobs: int, recorder: _Recorder) -> None:
-    """Copy every file in one pool of ``jobs`` threads: the one limit on what is in flight."""
+def _check_jobs(jobs: int) -> None:
     if jobs < 1:
         raise ValueError(f"jobs must be at least 1, not {jobs}")
-    stop = threading.Event()
+
+
+def _found(plan: Iterable[_Copy], recorder: _Recorder) -> Iterator[_Copy]:
+    """``plan``, telling progress of each file as it is listed."""
+    for job in plan:
+        recorder.progress.found(1, job.item.size)
+        yield job
+
+
+def _execute(tasks: Iterable[Callable[[], None]], jobs: int, recorder: _Recorder) -> None:
+    """Run every task (a file's work) in one pool of ``jobs`` threads, the one limit on files in flight, reading
+    ``tasks`` only as fast as they finish: at most :data:`_QUEUED` per thread wait, so no listing is held whole."""
+    slots = threading.Semaphore(jobs * _QUEUED)
+    broken: list[BaseException] = []  # what a worker raised past a file's own failure: a bug, or Ctrl-C
+
+    def finished(future: concurrent.futures.Future[None]) -> None:
+        slots.release()
+        if not future.cancelled() and (error := future.exception()) is not None:
+            broken.append(error)
+
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="cargohold-transfer")
     try:
-        for future in [pool.submit(_copy_one, job, overwrite, stop, recorder) for job in plan]:
-            future.result()
+        for task in tasks:
+            slots.acquire()
+            if broken:
+                raise broken[0]
+            pool.submit(task).add_done_callback(finished)
+        pool.shutdown(wait=True)
+        if broken:
+            raise broken[0]
     except BaseException:  # Ctrl-C or a bug: stop the workers, whose staged writes are thrown away
-        stop.set()
+        recorder.stop.set()
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _copy_one(job: _Copy, overwrite: bool, stop: threading.Event, recorder: _Recorder) -> None:
+def _copy_one(job: _Copy, overwrite: bool, recorder: _Recorder) -> None:
     """Copy one file in a worker thread: the store's own copy within a store, else streamed in chunks;
     tried again after a transient error."""
+    stop = recorder.stop
     target = job.target
     attempt = 0
     while True:
@@ -628,7 +695,7 @@ def _copy_one(job: _Copy, overwrite: bool, stop: threading.Event, recorder: _Rec
                 recorder.progress.advance(item.size)
             else:
                 with _open_source(job.source, item) as reader:
-                    recorded = _write(target, _Feed(reader, stop, recorder), item, overwrite)
+                    recorded = _write(target, _Feed(reader, recorder), item, overwrite)
             _settle(target, item, recorder.fsync, recorded)
             break
         except Exception as exc:  # one file's failure, whatever it is, is reported and the others go on
@@ -641,6 +708,26 @@ def _copy_one(job: _Copy, overwrite: bool, stop: threading.Event, recorder: _Rec
                 return
             attempt += 1
     recorder.copied(job)
+
+
+def _sync_one(job: _Copy, there: ObjectInfo, compare: _Comparison, recorder: _Recorder) -> None:
+    """In a worker: whether one file is stale, where telling takes a request or a read (S3's mtimes, contents),
+    then its copy if it is."""
+    try:
+        if not compare.checksum:  # the mtimes decide: know them
+            job = _Copy(job.source, _with_own_mtime(job.source, job.item), job.target)
+            there = _with_own_mtime(job.target.store, there)
+        changed = compare.changed(job.item, there)
+    except Exception as exc:
+        recorder.failed(job.item.path, _translated(job, exc))
+        return
+    if not changed:
+        recorder.skipped(job.item.path)
+    elif recorder.result.dry_run:
+        recorder.planned(job)
+    else:
+        recorder.progress.found(1, job.item.size)
+        _copy_one(job, True, recorder)
 
 
 def _with_own_mtime(store: BaseArtifactStore, item: ObjectInfo) -> ObjectInfo:
@@ -715,9 +802,9 @@ class _Feed:
     """A source file as its destination reads it: progress is told, the pace kept, and a stopped transfer
     stops the read."""
 
-    def __init__(self, reader: IO[bytes], stop: threading.Event, recorder: _Recorder) -> None:
+    def __init__(self, reader: IO[bytes], recorder: _Recorder) -> None:
         self._reader = reader
-        self._stop = stop
+        self._stop = recorder.stop
         self._progress = recorder.progress
         self._throttle = recorder.throttle
 
@@ -793,7 +880,7 @@ def _remove_emptied_dir(location: Location, recorder: _Recorder) -> None:
         is_root = segments(location.path) == segments(store.path)
         tops = [location.child(name) for name in store.listdir(location.path)] if is_root else [location]
         for top in tops:
-            if store.isdir(top.path) and not _files(store.list_objects(top.path)):
+            if store.isdir(top.path) and next(_unstaged(store.iter_objects(top.path)), None) is None:
                 store.rmtree(top.path)
     except (OSError, CargoholdError) as exc:
         recorder.failed(location.path, exc)

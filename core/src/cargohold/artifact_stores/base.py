@@ -263,6 +263,12 @@ class BaseArtifactStore(StackComponent, abc.ABC):
                 found.append(ObjectInfo(info.path, info.size, info.mtime, own_mtime=self.keeps_mtime))
         return sorted(found, key=lambda o: o.path)
 
+    def iter_objects(self, path: str) -> Iterator[ObjectInfo]:
+        """Every file at or below ``path`` as the listing finds it, in no set order: a transfer copies the first
+        before the last is listed, and holds none of the listing. The default gives ``list_objects``; flavors
+        whose backend lists a folder or a page at a time yield each as it comes."""
+        yield from self.list_objects(path)
+
     def object_info(self, path: str) -> ObjectInfo:
         """One file as ``list_objects`` gives it, with what a listing may leave out (``own_mtime`` is never None):
         a request per file where the listing lacks metadata (S3's)."""

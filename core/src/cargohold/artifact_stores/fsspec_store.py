@@ -597,16 +597,38 @@ class FsspecArtifactStore(BaseArtifactStore):
         if not topdown:
             yield self._full(parts), dirs, files
 
-    @_translated
     def list_objects(self, path: str) -> list[ObjectInfo]:
-        """Every file at or below ``path`` from one ``fs.find``: one paged listing on object stores."""
-        parts = self._parts(path)
-        info = self._info(parts)
+        """Every file at or below ``path``, sorted: ``iter_objects``, one paged listing on object stores."""
+        return sorted(self.iter_objects(path), key=lambda o: o.path)
+
+    def iter_objects(self, path: str) -> Iterator[ObjectInfo]:
+        """Every file at or below ``path``, a page of the backend's listing at a time (``_listing_pages``)."""
+        parts, info = self._listed(path)
         if info["type"] != "directory":
-            return [self._object(parts, info)]
-        found = self.filesystem.find(self._fs_path(parts), detail=True).items()
-        objects = ((self._parts_of_fs_path(name), i) for name, i in found if i["type"] != "directory")
-        return sorted((self._object(p, i) for p, i in objects if inside(p, parts) and p != parts), key=lambda o: o.path)
+            yield self._object(parts, info)
+            return
+        pages = self._listing_pages(self._fs_path(parts))
+        while (page := self._next_page(pages)) is not None:
+            for found in page:
+                if found["type"] == "directory":
+                    continue
+                found_parts = self._parts_of_fs_path(found["name"])
+                if inside(found_parts, parts) and found_parts != parts:
+                    yield self._object(found_parts, found)
+
+    @_translated
+    def _listed(self, path: str) -> tuple[Parts, dict[str, Any]]:
+        parts = self._parts(path)
+        return parts, self._info(parts)
+
+    @_translated
+    def _next_page(self, pages: Iterator[list[dict[str, Any]]]) -> list[dict[str, Any]] | None:
+        return next(pages, None)
+
+    def _listing_pages(self, fs_path: str) -> Iterator[list[dict[str, Any]]]:
+        """The infos of every object below the folder ``fs_path``, a page at a time: one page from ``fs.find`` here;
+        a flavor whose library hands out its listing's pages yields each as it arrives."""
+        yield list(self.filesystem.find(fs_path, detail=True).values())
 
     @_translated
     def object_info(self, path: str) -> ObjectInfo:

@@ -452,13 +452,21 @@ class _Bar(Progress):
         )
         self._lock = threading.Lock()
         self._task = self._rich.add_task("", total=None, files="")
-        self._files = self._finished = self._failed = 0
+        self._files = self._total = self._finished = self._failed = 0
         self._since = time.monotonic()
         self._shown = False
 
     def start(self, files: int, total_bytes: int) -> None:
         self._files = files
+        self._total = total_bytes
         self._rich.update(self._task, total=total_bytes or None, files=self._count())  # a delete moves no bytes
+
+    def found(self, files: int, nbytes: int) -> None:
+        with self._lock:
+            self._files += files
+            self._total += nbytes
+            total = self._total
+        self._rich.update(self._task, total=total or None, files=self._count())
 
     def advance(self, nbytes: int) -> None:
         self._rich.advance(self._task, nbytes)
@@ -504,6 +512,11 @@ class _Lines(Progress):
 
     def start(self, files: int, total_bytes: int) -> None:
         self._files, self._total = files, total_bytes
+
+    def found(self, files: int, nbytes: int) -> None:
+        with self._lock:
+            self._files += files
+            self._total += nbytes
 
     def advance(self, nbytes: int) -> None:
         self._tell(max(self._every, _BAR_DELAY), nbytes=nbytes)  # a line per file at most, not per chunk

@@ -23,6 +23,7 @@ from cargohold.plugin import (
     STAGING_SUFFIX,
     BaseArtifactStore,
     FileStat,
+    ObjectInfo,
     OutsideStoreError,
     ProtectedPathError,
     WalkItem,
@@ -410,6 +411,37 @@ class LocalArtifactStore(BaseArtifactStore):
                 kind: Literal["file", "directory"] = "directory" if is_dir else "file"
                 found.append(FileStat(entry.path, 0 if is_dir else st.st_size, kind, st.st_mtime))
         return sorted(found, key=lambda stat: stat.path)
+
+    def list_objects(self, path: str) -> list[ObjectInfo]:
+        return sorted(self.iter_objects(path), key=lambda o: o.path)
+
+    def iter_objects(self, path: str) -> Iterator[ObjectInfo]:
+        top = self.stat(path)
+        if top.type == "file":
+            yield ObjectInfo(top.path, top.size, top.mtime, own_mtime=True)
+            return
+        yield from self._objects(top.path)
+
+    def _objects(self, folder: str) -> Iterator[ObjectInfo]:
+        """The files below ``folder`` as ``walk`` finds them (links that leave the root left out, linked folders
+        not followed), a folder at a time from its ``scandir``: each entry's own stat, no path resolved again."""
+        below = []
+        try:
+            entries = os.scandir(folder)
+        except (NotADirectoryError, FileNotFoundError, PermissionError):
+            return
+        with entries:
+            for entry in entries:
+                if entry.is_symlink():
+                    if entry.is_dir() or not self._stays_inside(entry.path):
+                        continue
+                elif entry.is_dir():
+                    below.append(entry.path)
+                    continue
+                found = entry.stat()
+                yield ObjectInfo(entry.path, found.st_size, found.st_mtime, own_mtime=True)
+        for sub in below:
+            yield from self._objects(sub)
 
     def set_mtime(self, path: str, mtime: float) -> None:
         os.utime(self._resolve(path), (mtime, mtime))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, ClassVar, cast
 
 import aiohttp
@@ -324,6 +324,22 @@ class S3ArtifactStore(FsspecArtifactStore):
         """An ETag is the content's MD5 for a single-part upload (a multipart one's ends with "-N")."""
         etag = str(info.get("ETag") or "").strip('"')
         return (etag, None) if _is_md5(etag) else (None, None)
+
+    def _listing_pages(self, fs_path: str) -> Iterator[list[dict[str, Any]]]:
+        """ListObjectsV2's pages as they arrive (a thousand keys each), as ``fs.find`` names and sizes them, so a
+        copy starts on the first page while the service sends the next."""
+        fs = cast(_S3FileSystem, self.filesystem)
+        bucket, key, _ = fs.split_path(fs_path)
+        listing: dict[str, Any] = {"Bucket": bucket, "Prefix": f"{key.rstrip('/')}/" if key else "", **fs.req_kw}
+        while True:
+            page = self._run(fs._call_s3("list_objects_v2", **listing))
+            found = page.get("Contents", [])
+            for info in found:
+                info.update(name=f"{bucket}/{info['Key']}", type="file", size=info["Size"])
+            yield found
+            if not page.get("IsTruncated"):
+                return
+            listing["ContinuationToken"] = page["NextContinuationToken"]
 
     def _info_with_metadata(self, fs_path: str) -> dict[str, Any]:
         """One HEAD of an object: ``fs.info``'s keys, and its user metadata (which s3fs's info drops)."""
