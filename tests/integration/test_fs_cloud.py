@@ -6,9 +6,7 @@ from __future__ import annotations
 import collections
 import json
 import os
-import signal
 import subprocess
-import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -189,41 +187,6 @@ def test_sync_checksum_compares_the_hashes_services_keep_across_services(
     store_named("gcs").filesystem.pipe_file(f"{clouds['gcs'].split('://', 1)[1]}/c/a.txt", b"ALPHA")
     result = transfer.sync("s3:c", "gcs:c", checksum=True)
     assert [s for s, _ in result.copied] == [f"{clouds['s3']}/c/a.txt"]
-
-
-def _read_so_far(pid: int, path: Path) -> int:
-    """How far the process has read the file at ``path``: the position of its descriptor, or 0 before it opens it."""
-    for fd in Path(f"/proc/{pid}/fd").iterdir():
-        try:
-            if os.readlink(fd) == str(path):
-                return int(Path(f"/proc/{pid}/fdinfo/{fd.name}").read_text().split()[1])  # "pos: N"
-        except (FileNotFoundError, ProcessLookupError):  # closed meanwhile
-            continue
-    return 0
-
-
-@pytest.mark.parametrize("cloud", ["s3", "azure"])
-def test_a_killed_upload_leaves_nothing_under_the_final_name_and_a_rerun_completes(
-    clouds: dict[str, str], cloud: str, tmp_path: Path
-) -> None:
-    big = tmp_path / "big.bin"
-    big.write_bytes(data := os.urandom(64 << 20))
-    # Paced at 8 MiB a second, the upload is under way for 8 s; it is killed once 24 MiB have been read.
-    copying = subprocess.Popen([*CLI, "fs", "cp", "-q", "--bwlimit", "8M", str(big), f"{cloud}:big.bin"])
-    try:
-        while _read_so_far(copying.pid, big) < 24 << 20:
-            assert copying.poll() is None, "the copy ended before it was killed"
-            time.sleep(0.05)
-    finally:
-        copying.send_signal(signal.SIGKILL)
-        copying.wait(timeout=60)
-    assert copying.returncode == -signal.SIGKILL
-    assert fs("ls", f"{cloud}:").stdout == ""
-    if cloud == "s3":  # its parts are kept until the upload is aborted; cleanup finds and aborts it
-        assert "multipart upload" in fs("cleanup", "--older-than", "0", f"{cloud}:").stdout
-        assert fs("cleanup", "--older-than", "0", f"{cloud}:").stdout == ""
-    fs("cp", str(big), f"{cloud}:big.bin")
-    assert subprocess.run([*CLI, "fs", "cat", f"{cloud}:big.bin"], capture_output=True, check=True).stdout == data
 
 
 def test_a_copy_between_two_s3_stores_of_one_account_stays_inside_the_service(

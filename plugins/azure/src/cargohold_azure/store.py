@@ -5,6 +5,7 @@ with adlfs adjusted in a subclass wherever it would break a promise of the inter
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, cast
@@ -17,6 +18,7 @@ from azure.core.exceptions import (
     ClientAuthenticationError,
     HttpResponseError,
     ResourceExistsError,
+    ResourceModifiedError,
     ResourceNotFoundError,
     ServiceRequestError,
     ServiceRequestTimeoutError,
@@ -126,6 +128,30 @@ class AzureArtifactStore(FsspecArtifactStore):
         md5 = settings.get("content_md5") if isinstance(settings, dict) else getattr(settings, "content_md5", None)
         return (bytes(md5).hex() if md5 else None), None
 
+    def abort_incomplete_uploads(self, path: str, before: float, dry_run: bool = False) -> list[str]:
+        """Drop the blocks staged under ``path`` for names no blob was ever committed to, last staged before
+        ``before``. Blocks staged to overwrite a blob that exists are not listed as such: a week ends them."""
+        fs = cast(_BlobFileSystem, self.filesystem)
+        container, prefix, _ = fs.split_path(self._fs_path(self._parts(path)))
+        prefix = f"{prefix.rstrip('/')}/" if prefix else ""
+
+        async def find() -> list[str]:
+            found = []
+            async with fs.service_client.get_container_client(container) as client:
+                committed = {blob.name async for blob in client.list_blobs(name_starts_with=prefix)}
+                async for blob in client.list_blobs(name_starts_with=prefix, include=["uncommittedblobs"]):
+                    if blob.name in committed or blob.last_modified.timestamp() >= before:
+                        continue
+                    found.append(
+                        f"{self._full(self._parts_of_fs_path(f'{container}/{blob.name}'))} (uncommitted blocks)"
+                    )
+                    if not dry_run:
+                        await _drop_uncommitted(client.get_blob_client(blob.name))
+            return found
+
+        with mapped_errors(fs.standard_error):
+            return self._run(find())
+
     def _copy_if_absent(self, src: tuple[str, ...], dst: tuple[str, ...]) -> None:
         """A server-side copy that the service refuses when ``dst`` exists: race-safe, and no bytes pass here."""
         self.filesystem.cp_file(self._fs_path(src), self._fs_path(dst), overwrite=False)
@@ -204,6 +230,17 @@ class _BlockUpload(PartUpload[str]):
 
     async def abort(self) -> None:
         """Nothing to drop: the service discards blocks that no commit used after a week."""
+
+
+async def _drop_uncommitted(blob: BlobClient) -> None:
+    """Azure has no call that drops staged blocks, but a commit drops those it leaves out: commit an empty
+    list where no blob is, then delete that empty blob unless another writer has replaced it since."""
+    try:
+        empty = await blob.commit_block_list([], match_condition=MatchConditions.IfMissing)
+    except ResourceExistsError:  # a writer committed meanwhile, which dropped the blocks
+        return
+    with contextlib.suppress(ResourceModifiedError, ResourceNotFoundError):
+        await blob.delete_blob(etag=str(empty["etag"]), match_condition=MatchConditions.IfNotModified)
 
 
 def standard_error(exc: Exception, endpoint: str) -> Exception:
