@@ -132,3 +132,36 @@ def test_cleanup_removes_what_a_killed_upload_left_once_it_is_old_enough(
     assert fs("ls", f"{cloud}:").stdout == ""
     fs("cp", str(big), f"{cloud}:big.bin")
     assert subprocess.run([*CLI, "fs", "cat", f"{cloud}:big.bin"], capture_output=True, check=True).stdout == data
+
+
+def _read_so_far(pid: int, path: Path) -> int:
+    """How far the process has read the file at ``path``: the position of its descriptor, or 0 before it opens it."""
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            if os.readlink(fd) == str(path):
+                return int(Path(f"/proc/{pid}/fdinfo/{fd.name}").read_text().split()[1])  # "pos: N"
+        except (FileNotFoundError, ProcessLookupError):  # closed meanwhile
+            continue
+    return 0
+
+
+def test_a_gcs_upload_killed_halfway_leaves_nothing_to_clean_up(clouds: dict[str, str], tmp_path: Path) -> None:
+    """The gcs store sends a file of known size in one streamed request, not a resumable session (which GCS could
+    not list): a kill leaves no object and nothing for cleanup, and the rerun sends the whole file."""
+    big = tmp_path / "big.bin"
+    big.write_bytes(data := os.urandom(SIZE))
+    copying = subprocess.Popen([*CLI, "fs", "cp", "-q", "--bwlimit", "16M", str(big), "gcs:big.bin"])
+    try:
+        give_up = time.monotonic() + 120
+        while _read_so_far(copying.pid, big) < SIZE // 2:
+            assert copying.poll() is None, "the copy ended before it was killed"
+            assert time.monotonic() < give_up, "the copy never read half of the file"
+            time.sleep(0.05)
+    finally:
+        copying.send_signal(signal.SIGKILL)
+        copying.wait(timeout=60)
+    assert copying.returncode == -signal.SIGKILL
+    assert fs("ls", "gcs:").stdout == ""
+    assert fs("cleanup", "--older-than", "0", "gcs:").stdout == ""
+    fs("cp", str(big), "gcs:big.bin")
+    assert subprocess.run([*CLI, "fs", "cat", "gcs:big.bin"], capture_output=True, check=True).stdout == data
