@@ -495,6 +495,14 @@ class ArtifactStoreTests:
         assert [o.size for o in found] == [1, 2, 3]
         assert all(o.mtime is None or o.mtime > 0 for o in found)
 
+    def test_iter_objects_streams_what_list_objects_gives(self, store: BaseArtifactStore) -> None:
+        for path in ("d/b.txt", "d/a.txt", "d/sub/c.bin", "d/sub/deeper/e", "other.txt"):
+            _write(store, path, path.encode())
+        listed = store.iter_objects("d")
+        assert not isinstance(listed, list)  # an iterator: transfers copy while it is read
+        assert sorted(listed, key=lambda o: o.path) == store.list_objects("d")
+        assert list(store.iter_objects("d/a.txt")) == store.list_objects("d/a.txt")
+
     def test_list_objects_of_a_file_is_the_file(self, store: BaseArtifactStore) -> None:
         _write(store, "f.txt", b"12345")
         (only,) = store.list_objects("f.txt")
