@@ -135,3 +135,15 @@ def test_an_upload_cut_off_by_the_server_leaves_nothing_under_its_name(tmp_path:
         assert not store.exists("big.bin")
     finally:
         server.stop()
+
+
+def test_a_proxy_the_environment_names_carries_the_requests(
+    monkeypatch: pytest.MonkeyPatch, connection_string: str, container: str, hung_endpoint: str
+) -> None:
+    """A store built where the environment names no proxy never looks for one again; one built where it does uses
+    it (a hung one here, so the request times out)."""
+    path = f"az://{container}/proxied"
+    assert not build(path=path, connection_string=connection_string).exists("x")
+    monkeypatch.setenv("HTTP_PROXY", hung_endpoint)
+    with pytest.raises(TimeoutError):
+        build(path=path, connection_string=connection_string, read_timeout=1, retries=0).exists("x")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import urllib.request
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 from urllib.parse import urlsplit
@@ -284,6 +285,10 @@ class _BlobFileSystem(AzureBlobFileSystem):  # type: ignore[misc]  # adlfs is un
             "connection_timeout": connect_timeout,
             "read_timeout": read_timeout,
         }
+        if not urllib.request.getproxies():
+            # azure-core's session looks for a proxy (and a .netrc) in the environment on every request: 0.9 ms of
+            # CPU, a fifth of a small file's upload. Where the environment names no proxy, it is not asked again.
+            self._client_options["use_env_settings"] = False
         super().__init__(**kwargs)
 
     def do_connect(self) -> None:
