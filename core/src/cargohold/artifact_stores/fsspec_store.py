@@ -110,6 +110,8 @@ class FsspecArtifactStore(BaseArtifactStore):
     #: about three times over while the next arrived: 240 MB peaks streaming a 1 GB file.
     read_block_size: ClassVar[int] = 8 << 20
     read_cache_type: ClassVar[str] = "readahead"
+    #: Names a page of a paged listing asks for (``_listing_pages``); None takes the service's own (S3's 1000).
+    listing_page_size: ClassVar[int | None] = None
     #: What a root's first segment names on this service ("bucket", "container"); set, a missing one is
     #: reported as missing instead of looking like an empty store (or, on S3, being created by ``makedirs``).
     bucket_kind: ClassVar[str | None] = None

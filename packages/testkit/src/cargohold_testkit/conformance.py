@@ -503,6 +503,16 @@ class ArtifactStoreTests:
         assert sorted(listed, key=lambda o: o.path) == store.list_objects("d")
         assert list(store.iter_objects("d/a.txt")) == store.list_objects("d/a.txt")
 
+    def test_a_listing_read_in_pages_of_two_gives_every_file(
+        self, store: BaseArtifactStore, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A flavor whose service lists in pages (``listing_page_size``) joins them into one listing."""
+        names = ("p/a", "p/b", "p/c/d", "p/c/e", "p/f")
+        for path in names:
+            _write(store, path, b"x")
+        monkeypatch.setattr(type(store), "listing_page_size", 2, raising=False)
+        assert [o.path for o in store.list_objects("p")] == [self.url(store, p) for p in names]
+
     def test_list_objects_of_a_file_is_the_file(self, store: BaseArtifactStore) -> None:
         _write(store, "f.txt", b"12345")
         (only,) = store.list_objects("f.txt")

@@ -8,7 +8,7 @@ import asyncio
 import contextlib
 import hashlib
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 from urllib.parse import urlsplit
 
@@ -81,6 +81,26 @@ class AzureArtifactStore(FsspecArtifactStore):
             ) from exc
         apply_deadline(filesystem, config.deadline, f"Azure Blob Storage at {filesystem.endpoint}")
         return filesystem
+
+    def _listing_pages(self, fs_path: str) -> Iterator[list[dict[str, Any]]]:
+        """List Blobs' pages as they arrive (5000 names each), as adlfs's ``find`` describes them, so a copy starts
+        on the first page while the service sends the next."""
+        fs = cast(_BlobFileSystem, self.filesystem)
+        container, prefix, _ = fs.split_path(f"{fs._strip_protocol(fs_path).strip('/')}/")
+        blobs = fs.service_client.get_container_client(container).list_blobs(
+            include=["metadata"], name_starts_with=prefix, results_per_page=self.listing_page_size
+        )
+        pages = blobs.by_page()
+
+        async def next_page() -> list[dict[str, Any]] | None:
+            try:
+                page = await anext(pages)
+            except StopAsyncIteration:
+                return None
+            return cast(list[dict[str, Any]], await fs._details([blob async for blob in page]))
+
+        while (found := self._run(next_page())) is not None:
+            yield found
 
     def translate_error(self, exc: Exception) -> BaseException:
         """What adlfs's methods raise, made standard (its open files and our own requests are mapped as they fail)."""

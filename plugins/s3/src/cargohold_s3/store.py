@@ -331,6 +331,8 @@ class S3ArtifactStore(FsspecArtifactStore):
         fs = cast(_S3FileSystem, self.filesystem)
         bucket, key, _ = fs.split_path(fs_path)
         listing: dict[str, Any] = {"Bucket": bucket, "Prefix": f"{key.rstrip('/')}/" if key else "", **fs.req_kw}
+        if self.listing_page_size:
+            listing["MaxKeys"] = self.listing_page_size
         while True:
             page = self._run(fs._call_s3("list_objects_v2", **listing))
             found = page.get("Contents", [])
