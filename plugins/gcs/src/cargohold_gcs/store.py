@@ -13,7 +13,7 @@ import json
 import random
 import traceback
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote
 
@@ -332,6 +332,24 @@ class GCSArtifactStore(FsspecArtifactStore):
     def _add_metadata(self, fs_path: str, metadata: dict[str, str]) -> None:
         """One PATCH of the object's custom metadata, which keeps the rest."""
         self.filesystem.setxattrs(fs_path, **metadata)
+
+    def _listing_pages(self, fs_path: str) -> Iterator[list[dict[str, Any]]]:
+        """The JSON API's object list a page at a time (a thousand names, its most), as ``fs.find`` describes them,
+        so a copy starts on the first page while the service sends the next; a zonal bucket's as gcsfs lists it."""
+        fs = self.filesystem
+        if not isinstance(fs, _PlainGCSFileSystem):
+            yield from super()._listing_pages(fs_path)
+            return
+        bucket, key, _ = fs.split_path(fs_path)
+        listing: dict[str, Any] = {"delimiter": "", "maxResults": self.listing_page_size or 1000}
+        if key:
+            listing["prefix"] = f"{key.rstrip('/')}/"
+        while True:
+            page = self._run(fs._call_list_objects(bucket, **listing))
+            yield [fs._process_object(bucket, item) for item in page.get("items", [])]
+            if not page.get("nextPageToken"):
+                return
+            listing["pageToken"] = page["nextPageToken"]
 
     def _hashes(self, info: dict[str, Any]) -> tuple[str | None, str | None]:
         """GCS keeps both, base64-encoded (a composed object has no MD5)."""
