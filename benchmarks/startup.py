@@ -112,6 +112,8 @@ def p2() -> Result:
                 continue
             argv = [cargohold, "artifact-store", "register", f"p2-{name}", "--flavor", name]
             argv += ["--path", _store_path(schemes, home)]
+            if schemes != [""]:  # the cloud flavors: a new store names where its credentials come from
+                argv.append("--credentials=environment")
             figures.append(_absent(measure, *_imported(argv, env)))
     return Result(
         "P2",

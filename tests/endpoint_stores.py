@@ -15,7 +15,7 @@ def _s3(endpoint: str) -> dict[str, Any]:
 
 
 def _gcs(endpoint: str) -> dict[str, Any]:
-    return {"path": "gs://bucket/root", "endpoint_url": endpoint, "token": "anon"}
+    return {"path": "gs://bucket/root", "endpoint_url": endpoint, "credentials": "anonymous"}
 
 
 def _azure(endpoint: str) -> dict[str, Any]:

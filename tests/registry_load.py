@@ -13,7 +13,7 @@ from pathlib import Path
 
 CLI = str(Path(sys.executable).with_name("cargohold"))
 #: The counter's store: registering it reaches no server, so only the registry is exercised.
-COUNTER = {"path": "s3://cargohold-reliability/counter", "retries": 0}
+COUNTER = {"path": "s3://cargohold-reliability/counter", "credentials": "environment", "retries": 0}
 
 _CHAINS = """
 import json, subprocess, sys, time
@@ -24,10 +24,10 @@ for chain in range(chains):
     name = f"w{worker}-c{chain}"
     path = f"--path=s3://cargohold-reliability/{name}"
     for args in (
-        ["register", name, "--flavor", "s3", path],
+        ["register", name, "--flavor", "s3", path, "--credentials=environment"],
         ["update", name, "--retries=4"],
         ["delete", name],
-        ["register", name, "--flavor", "s3", path, "--retries=1"],
+        ["register", name, "--flavor", "s3", path, "--credentials=environment", "--retries=1"],
     ):
         started = time.perf_counter()
         done = subprocess.run([cli, "artifact-store", *args], capture_output=True, text=True)

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from cargohold import InvalidConfigError
+from cargohold import DeprecatedFieldWarning, InvalidConfigError
 from cargohold_azure.flavor import AzureArtifactStoreConfig, AzureArtifactStoreFlavor
 
 PATH = "az://artifacts/root"
@@ -21,9 +21,9 @@ def validate(**values: Any) -> AzureArtifactStoreConfig:
 @pytest.mark.parametrize(
     "values",
     [
-        {},  # adlfs's default chain: AZURE_STORAGE_* variables
-        {"account_name": "acct"},  # DefaultAzureCredential
-        {"account_name": "acct", "anon": True},
+        {"credentials": "environment"},  # adlfs's default chain: AZURE_STORAGE_* variables
+        {"account_name": "acct", "credentials": "environment"},  # DefaultAzureCredential
+        {"account_name": "acct", "credentials": "anonymous"},
         {"connection_string": "AccountName=acct;AccountKey=a2V5"},
         {"account_name": "acct", "account_key": "a2V5"},
         {"account_name": "acct", "sas_token": "?sv=2024&sig=abc"},
@@ -49,11 +49,15 @@ def test_one_way_of_logging_in_is_accepted(values: dict[str, Any]) -> None:
             {"connection_string": "{{s.cs}}", "account_name": "acct", "sas_token": "{{s.sas}}"},
             "connection_string already holds the account and its credentials, so drop account_name and sas_token",
         ),
-        ({"connection_string": "x=y", "anon": True}, "so drop anon"),
         (
-            {"account_name": "acct", "anon": True, "account_key": "k"},
-            "anon means logging in with no credentials, so drop account_key or anon",
+            {"connection_string": "x=y", "credentials": "anonymous"},
+            "credentials 'anonymous' takes none from the config, so drop connection_string",
         ),
+        (
+            {"account_name": "acct", "credentials": "environment", "account_key": "k"},
+            "credentials 'environment' takes none from the config, so drop account_key or set credentials to 'config'",
+        ),
+        ({"account_name": "acct"}, "say where the credentials come from: give connection_string, or account_name"),
         (
             {"account_name": "acct", "account_key": "k", "sas_token": "s"},
             "give one way of logging in, not account_key and sas_token together",
@@ -70,7 +74,7 @@ def test_one_way_of_logging_in_is_accepted(values: dict[str, Any]) -> None:
         ({"account_key": "{{azure.key}}"}, "account_key needs account_name, the storage account to log in to"),
         ({"sas_token": "s"}, "sas_token needs account_name"),
         ({"client_id": "a", "client_secret": "s", "tenant_id": "t"}, "client_secret and tenant_id need account_name"),
-        ({"anon": True}, "anon needs account_name"),
+        ({"credentials": "anonymous"}, "credentials 'anonymous' needs account_name"),
     ],
 )
 def test_clashing_or_insufficient_credentials_get_one_sentence(values: dict[str, Any], sentence: str) -> None:
@@ -79,6 +83,12 @@ def test_clashing_or_insufficient_credentials_get_one_sentence(values: dict[str,
     message = str(refused.value)
     assert sentence in message
     assert message.count(". ") == 0  # one sentence, ended once
+
+
+def test_anon_is_read_as_anonymous_credentials_with_a_deprecation() -> None:
+    with pytest.warns(DeprecatedFieldWarning, match="'anon' is deprecated .* read as credentials = 'anonymous'"):
+        config = validate(account_name="acct", anon=True)
+    assert config.credentials_source == "anonymous"
 
 
 def test_a_refusal_never_quotes_a_secret() -> None:
@@ -110,7 +120,10 @@ def test_paths_azure_cannot_serve_are_refused(path: str, sentence: str) -> None:
 
 @pytest.mark.parametrize("container", ["abc", "a-b-c", "x" * 63, "$root", "0box"])
 def test_container_names_azure_allows(container: str) -> None:
-    assert AzureArtifactStoreConfig(path=f"abfs://{container}/x").path == f"abfs://{container}/x"
+    assert (
+        AzureArtifactStoreConfig(path=f"abfs://{container}/x", credentials="environment").path
+        == f"abfs://{container}/x"
+    )
 
 
 def test_an_account_name_azure_cannot_have_is_refused() -> None:

@@ -91,19 +91,45 @@ def test_a_hung_endpoint_times_out(hung_endpoint: str) -> None:
         assert time.monotonic() - started < 5  # the SDK alone waits for minutes
 
 
-def test_no_credentials_anywhere_is_one_sentence_on_first_use(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_credentials_in_the_environment_is_one_sentence_naming_it_on_first_use(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     for name in ("AZURE_STORAGE_CONNECTION_STRING", "AZURE_STORAGE_ACCOUNT_NAME"):
         monkeypatch.delenv(name, raising=False)
-    store = build()  # valid: with nothing configured, adlfs looks in the environment
-    with pytest.raises(PermissionError, match="set connection_string, or account_name with a credential"):
+    store = build(credentials="environment")  # valid: adlfs looks in the environment
+    with pytest.raises(PermissionError) as caught:
         store.exists("x")
+    assert "cannot log in with credentials from the environment's default chain (AZURE_STORAGE_*" in str(caught.value)
+    assert "set connection_string, or account_name with a credential" in str(caught.value)
 
 
-def test_the_environment_is_the_default_chain(monkeypatch: pytest.MonkeyPatch, closed_port: int) -> None:
-    endpoint = f"http://127.0.0.1:{closed_port}"
-    monkeypatch.setenv("AZURE_STORAGE_CONNECTION_STRING", azurite_connection_string(endpoint))
-    with pytest.raises(ConnectionError, match=endpoint):
-        build(retries=0).exists("x")
+def test_the_environment_source_is_the_default_chain(
+    monkeypatch: pytest.MonkeyPatch, connection_string: str, container: str
+) -> None:
+    monkeypatch.setenv("AZURE_STORAGE_CONNECTION_STRING", connection_string)
+    store = build(path=f"az://{container}/from-env", credentials="environment")
+    with store.open("x.bin", "wb") as f:
+        f.write(b"from the environment")
+    assert store.listdir("") == ["x.bin"]
+
+
+def test_a_login_the_service_refuses_names_the_source_and_never_the_key(
+    monkeypatch: pytest.MonkeyPatch, azurite: EmulatorServer, container: str
+) -> None:
+    wrong = base64.b64encode(b"not the account's key").decode()
+    connection = azurite_connection_string(azurite.endpoint).replace(AZURITE_ACCOUNT_KEY, wrong)
+    from_config = build(path=f"az://{container}/root", connection_string=connection, retries=0)
+    monkeypatch.setenv("AZURE_STORAGE_CONNECTION_STRING", connection)
+    from_environment = build(path=f"az://{container}/root", credentials="environment", retries=0)
+    for store, source in [
+        (from_config, "credentials from the config's connection_string"),
+        (from_environment, "credentials from the environment's default chain (AZURE_STORAGE_*"),
+    ]:
+        with pytest.raises(PermissionError) as caught:
+            store.listdir("")
+        assert source in str(caught.value)
+        assert wrong not in str(caught.value)
+        assert AZURITE_ACCOUNT_KEY not in str(caught.value)
 
 
 def test_an_upload_cut_off_by_the_server_leaves_nothing_under_its_name(tmp_path: Path) -> None:

@@ -42,7 +42,9 @@ def bucket(gcs_server: EmulatorServer) -> str:
 
 def build_store(endpoint: str, path: str, **config: Any) -> GCSArtifactStore:
     """A store on the server at ``endpoint``, built through the flavor as the registry builds one."""
-    values = {"path": path, "endpoint_url": endpoint, "token": "anon", **config}
+    values = {"path": path, "endpoint_url": endpoint, **config}
+    if "token" not in config:
+        values.setdefault("credentials", "anonymous")  # fake-gcs-server takes any login, or none
     store = GCSArtifactStoreFlavor().build(values, name="test")
     assert isinstance(store, GCSArtifactStore)
     return store

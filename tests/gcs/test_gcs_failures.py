@@ -126,6 +126,8 @@ def test_http_errors_are_retried_as_configured_then_raised_as_standard_errors(
     with pytest.raises(kind) as caught, store.open("x.bin", "wb") as f:
         f.write(b"one simple upload: one request a try")
     assert f"GCS at {server.endpoint}" in _messages(caught.value)
+    if kind is PermissionError:  # a refused login says whose it was
+        assert "with no credentials (anonymous requests)" in str(caught.value)
     assert server.requests == (retries + 1 if retried else 1)
 
 

@@ -25,7 +25,7 @@ def run(*args):
 
 run("flavor", "list")
 run("flavor", "describe", "gcs", "--json")
-run("artifact-store", "register", "offline", "--flavor", "gcs", "--path", "gs://bucket/root", "--token=anon")
+run("artifact-store", "register", "offline", "--flavor", "gcs", "--path", "gs://bucket/root", "--credentials=anonymous")
 run("artifact-store", "describe", "offline")
 from cargohold import MissingDependencyError
 from cargohold.client import Client

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from cargohold import InvalidConfigError, fileio
+from cargohold import DeprecatedFieldWarning, InvalidConfigError, fileio
 from cargohold_gcs.flavor import GCSArtifactStoreConfig, GCSArtifactStoreFlavor
 from cargohold_gcs.store import GCSArtifactStore
 from cargohold_testkit import ArtifactStoreTests, ArtifactStoreTestsThroughFileio, FlavorTests, UploadTests
@@ -60,7 +60,7 @@ def _invalid(**values: Any) -> str:
 
 @pytest.mark.parametrize("path", ["gs://my-bucket", "gs://my-bucket/a/b", "gcs://my.bucket.example/x", "gs://b_1-2"])
 def test_paths_in_a_valid_bucket_are_accepted(path: str) -> None:
-    assert GCSArtifactStoreConfig(path=path).path == path
+    assert GCSArtifactStoreConfig(credentials="anonymous", path=path).path == path
 
 
 @pytest.mark.parametrize(
@@ -93,7 +93,7 @@ def test_an_endpoint_that_is_not_an_http_url_is_refused(url: str) -> None:
 
 
 def test_the_endpoint_loses_its_trailing_slash() -> None:
-    config = GCSArtifactStoreConfig(path="gs://bucket", endpoint_url="http://127.0.0.1:4443/")
+    config = GCSArtifactStoreConfig(credentials="anonymous", path="gs://bucket", endpoint_url="http://127.0.0.1:4443/")
     assert config.endpoint_url == "http://127.0.0.1:4443"
 
 
@@ -108,12 +108,34 @@ def test_retries_cannot_be_negative() -> None:
 
 def test_a_project_id_is_checked() -> None:
     assert "project 'My Project'" in _invalid(project="My Project")
-    assert GCSArtifactStoreConfig(path="gs://bucket", project="my-project-123").project == "my-project-123"
+    assert (
+        GCSArtifactStoreConfig(credentials="anonymous", path="gs://bucket", project="my-project-123").project
+        == "my-project-123"
+    )
 
 
-@pytest.mark.parametrize("token", ["anon", "google_default", "cloud", "{{gcs-creds.token}}", "{{ other.key }}"])
-def test_login_methods_and_secret_references_are_accepted(token: str) -> None:
-    assert GCSArtifactStoreConfig(path="gs://bucket", token=token).token == token
+@pytest.mark.parametrize("token", ["{{gcs-creds.token}}", "{{ other.key }}"])
+def test_secret_references_are_accepted(token: str) -> None:
+    config = GCSArtifactStoreConfig(path="gs://bucket", token=token)
+    assert (config.token, config.credentials_source) == (token, "config")
+
+
+@pytest.mark.parametrize(
+    ("token", "source"), [("anon", "anonymous"), ("google_default", "environment"), ("cloud", "environment")]
+)
+def test_a_login_method_in_token_is_read_as_its_source_with_a_deprecation(token: str, source: str) -> None:
+    with pytest.warns(DeprecatedFieldWarning, match=f"read as credentials = {source!r}"):
+        config = GCSArtifactStoreFlavor().validate_config({"path": "gs://bucket", "token": token})
+    assert isinstance(config, GCSArtifactStoreConfig)
+    assert (config.token, config.credentials_source) == (None, source)
+
+
+def test_a_new_config_naming_no_credentials_is_told_what_to_set() -> None:
+    message = _invalid()
+    assert "say where the credentials come from: give a JSON key in token, or set credentials to 'environment'" in (
+        message
+    )
+    assert "GOOGLE_APPLICATION_CREDENTIALS" in message
 
 
 def test_a_json_key_is_accepted_as_text_or_as_an_object(service_account_key: dict[str, str]) -> None:
@@ -299,7 +321,7 @@ def test_a_service_account_key_logs_in(
     assert service_account_key["client_email"] in token_endpoint.granted
 
 
-def test_no_token_means_the_default_chain(
+def test_credentials_environment_means_the_default_chain(
     make_store: StoreFactory,
     key_file: Path,
     service_account_key: dict[str, str],
@@ -308,7 +330,7 @@ def test_no_token_means_the_default_chain(
 ) -> None:
     monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(key_file))
     monkeypatch.setenv("NO_GCE_CHECK", "true")  # gcsfs's chain then skips its metadata-server method
-    found = make_store(token=None)
+    found = make_store(credentials="environment")
     assert found.filesystem.credentials.method == "google_default"
     assert found.filesystem.credentials.credentials.service_account_email == service_account_key["client_email"]
     with found.open("default.txt", "w") as f:
@@ -323,7 +345,31 @@ def test_a_key_that_cannot_log_in_is_a_permission_error_without_the_key(
     store = make_store(token=json.dumps(broken))
     with pytest.raises(PermissionError, match=r"cannot log in to http://127\.0\.0\.1:") as caught:
         store.exists("x")
+    assert "with credentials from the config's token" in str(caught.value)
     assert "hunter2" not in str(caught.value)
+    assert service_account_key["client_email"] not in str(caught.value)
+
+
+def test_a_failed_login_from_the_environment_names_the_default_chain(
+    make_store: StoreFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(tmp_path / "missing-key.json"))
+    store = make_store(credentials="environment")
+    with pytest.raises(PermissionError) as caught:
+        store.exists("x.bin")
+    message = str(caught.value)
+    assert "credentials from the environment's default chain (GOOGLE_APPLICATION_CREDENTIALS" in message
+    assert "set credentials to 'environment' or 'anonymous'" in message
+
+
+def test_credentials_anonymous_sends_none(make_store: StoreFactory, token_endpoint: Any) -> None:
+    granted = len(token_endpoint.granted)
+    store = make_store(credentials="anonymous")
+    with store.open("x.bin", "wb") as f:
+        f.write(b"anonymous")
+    assert store.filesystem.credentials.method == "anon"
+    assert len(token_endpoint.granted) == granted
+    assert store.config.credentials_used == "no credentials (anonymous requests)"
 
 
 def test_an_unreachable_token_endpoint_is_a_connection_error(

@@ -68,7 +68,7 @@ def store_config(cloud: str, server: EmulatorServer, prefix: str) -> dict[str, A
     if cloud == "s3":
         return {"path": f"s3://{BUCKET}/{prefix}", **options}  # endpoint_url, key, secret
     if cloud == "gcs":
-        return {"path": f"gs://{BUCKET}/{prefix}", "endpoint_url": server.endpoint, "token": "anon"}
+        return {"path": f"gs://{BUCKET}/{prefix}", "endpoint_url": server.endpoint, "credentials": "anonymous"}
     return {"path": f"az://{BUCKET}/{prefix}", "connection_string": options["connection_string"]}
 
 

@@ -59,14 +59,29 @@ def test_list_describe_and_register_need_no_s3fs() -> None:
     for field in ("endpoint_url", "connect_timeout", "s3_additional_kwargs"):
         assert field in described.stdout
     register = ["artifact-store", "register", "offline", "--flavor", "s3", "--path", "s3://cargohold-tests/offline"]
-    _cli_without_heavy(*register, "--region=eu-west-1", '--config-kwargs={"s3": {"addressing_style": "path"}}')
+    _cli_without_heavy(
+        *register,
+        "--credentials=environment",
+        "--region=eu-west-1",
+        '--config-kwargs={"s3": {"addressing_style": "path"}}',
+    )
     shown = json.loads(_cli("artifact-store", "describe", "offline", "--json").stdout)
+    assert shown["config"]["credentials"] == "environment"
     assert shown["config"]["region"] == "eu-west-1"
     assert shown["config"]["config_kwargs"] == {"s3": {"addressing_style": "path"}}
 
 
 def test_without_s3fs_building_names_the_distribution_to_install() -> None:
-    _cli_without_heavy("artifact-store", "register", "offline", "--flavor", "s3", "--path", "s3://cargohold-tests/x")
+    _cli_without_heavy(
+        "artifact-store",
+        "register",
+        "offline",
+        "--flavor",
+        "s3",
+        "--path",
+        "s3://cargohold-tests/x",
+        "--credentials=anonymous",
+    )
     _cli_without_heavy("stack", "register", "offline-stack", "-a", "offline", "--set")
     probe = _python(
         _BLOCK

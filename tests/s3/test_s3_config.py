@@ -6,13 +6,16 @@ from typing import Any
 
 import pytest
 
-from cargohold import InvalidConfigError
+from cargohold import DeprecatedFieldWarning, InvalidConfigError
 from cargohold_s3.flavor import S3ArtifactStoreConfig, S3ArtifactStoreFlavor
 
 FLAVOR = S3ArtifactStoreFlavor()
 
 
 def _validate(**values: Any) -> S3ArtifactStoreConfig:
+    """Validate a config; one that names no credentials takes the environment's, as it must say."""
+    if not {"key", "secret", "token", "credentials"} & set(values):
+        values["credentials"] = "environment"
     config = FLAVOR.validate_config({"path": "s3://bucket/root", **values})
     assert isinstance(config, S3ArtifactStoreConfig)
     return config
@@ -72,14 +75,18 @@ def test_other_endpoints_are_refused(endpoint: str) -> None:
         ({"key": "AKIAONLYKEY"}, "key and secret go together"),
         ({"secret": "only-the-secret"}, "key and secret go together"),
         ({"token": "only-the-token"}, "token is the session token"),
-        ({"anon": True, "key": "AKIAANON", "secret": "anon-secret"}, "anon sends unsigned requests"),
+        (
+            {"credentials": "anonymous", "key": "AKIAANON", "secret": "anon-secret"},
+            "credentials 'anonymous' takes none from the config, so drop key and secret",
+        ),
+        ({"credentials": "config"}, "credentials 'config' needs key and secret"),
     ],
 )
 def test_credentials_that_cannot_log_in_are_refused_without_showing_them(values: dict[str, Any], problem: str) -> None:
     with pytest.raises(InvalidConfigError, match=problem) as caught:
         _validate(**values)
-    for value in values.values():
-        if isinstance(value, str):
+    for field, value in values.items():
+        if field != "credentials":  # a source's name, not a secret
             assert value not in str(caught.value)
 
 
@@ -89,9 +96,36 @@ def test_secret_references_pass_validation_and_stay_hidden() -> None:
     assert "aws.secret" not in repr(config)
 
 
-def test_no_credentials_means_the_default_chain() -> None:
-    config = _validate()
-    assert (config.key, config.secret, config.token, config.anon) == (None, None, None, False)
+def test_a_new_config_naming_no_credentials_is_told_what_to_set() -> None:
+    with pytest.raises(InvalidConfigError) as caught:
+        FLAVOR.validate_config({"path": "s3://bucket/root"})
+    assert "say where the credentials come from: give key and secret, or set credentials to 'environment'" in str(
+        caught.value
+    )
+
+
+@pytest.mark.parametrize(
+    ("values", "source", "used"),
+    [
+        ({"credentials": "environment"}, "environment", "credentials from the environment's default chain (AWS_*"),
+        ({"credentials": "anonymous"}, "anonymous", "no credentials (anonymous requests)"),
+        ({"key": "AKIAKEY", "secret": "s3cr3t-value"}, "config", "credentials from the config's key and secret"),
+        ({"credentials": "config", "key": "AKIAKEY", "secret": "s3cr3t-value"}, "config", "the config's key and"),
+    ],
+)
+def test_each_source_is_named_without_a_value(values: dict[str, Any], source: str, used: str) -> None:
+    config = _validate(**values)
+    assert config.credentials_source == source
+    assert used in config.credentials_used
+    assert "AKIAKEY" not in config.credentials_used
+    assert "s3cr3t" not in config.credentials_used
+
+
+def test_anon_is_read_as_anonymous_credentials_with_a_deprecation() -> None:
+    with pytest.warns(DeprecatedFieldWarning, match="'anon' is deprecated .* read as credentials = 'anonymous'"):
+        config = FLAVOR.validate_config({"path": "s3://bucket/root", "anon": True})
+    assert isinstance(config, S3ArtifactStoreConfig)
+    assert config.credentials_source == "anonymous"
 
 
 @pytest.mark.parametrize(
@@ -134,8 +168,8 @@ def test_timeouts_must_be_positive_and_retries_not_negative(values: dict[str, An
 
 
 def test_numbers_from_the_command_line_are_read() -> None:
-    config = _validate(connect_timeout="2.5", read_timeout="4", retries="1", anon="false")
-    assert (config.connect_timeout, config.read_timeout, config.retries, config.anon) == (2.5, 4.0, 1, False)
+    config = _validate(connect_timeout="2.5", read_timeout="4", retries="1")
+    assert (config.connect_timeout, config.read_timeout, config.retries) == (2.5, 4.0, 1)
 
 
 def test_the_defaults_bound_every_request() -> None:
@@ -163,3 +197,14 @@ def test_a_config_built_directly_never_quotes_its_secret_in_a_validation_error()
         assert marker not in str(caught.value)
         assert "input_value" not in str(caught.value)
         assert marker not in repr(caught.value)
+
+
+def test_a_refusal_from_the_service_names_the_source_it_refused() -> None:
+    from cargohold_s3.store import standard_error
+
+    config = _validate(key="AKIAKEY", secret="s3cr3t-value")
+    refused = standard_error(PermissionError("Access Denied"), "http://127.0.0.1:9", config.credentials_used)
+    assert isinstance(refused, PermissionError)
+    assert str(refused) == (
+        "the S3 endpoint http://127.0.0.1:9 refused credentials from the config's key and secret: Access Denied"
+    )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import uuid
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, cast
@@ -74,10 +75,72 @@ def test_an_update_stores_the_new_name(old_store: str) -> None:
 
 def test_the_new_name_wins_over_the_old_when_both_are_given() -> None:
     with pytest.warns(DeprecatedFieldWarning, match="'max_attempts' .* it is ignored, since 'retries' is given too"):
-        config = S3ArtifactStoreFlavor().validate_config({"path": "s3://bucket/x", "max_attempts": 9, "retries": 1})
+        config = S3ArtifactStoreFlavor().validate_config(
+            {"path": "s3://bucket/x", "credentials": "environment", "max_attempts": 9, "retries": 1}
+        )
     assert config.retries == 1  # type: ignore[attr-defined]
 
 
 def test_an_old_value_that_was_refused_before_is_refused_now() -> None:
     with pytest.warns(DeprecatedFieldWarning), pytest.raises(InvalidConfigError, match="retries: "):
-        S3ArtifactStoreFlavor().validate_config({"path": "s3://bucket/x", "max_attempts": 0})
+        S3ArtifactStoreFlavor().validate_config(
+            {"path": "s3://bucket/x", "credentials": "anonymous", "max_attempts": 0}
+        )
+
+
+# -- a store registered before credentials had to be named -----------------------------------------
+
+
+@pytest.fixture
+def chain_store(s3_server: EmulatorServer, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A store whose row was written before ``credentials`` existed: no key, no secret, ``anon: false``; the
+    AWS chain (the environment here) holds what moto takes."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "from-the-environment")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "from-the-environment")
+    client = Client()
+    name = f"chain-{uuid.uuid4().hex[:8]}"
+    config = {"path": f"s3://{BUCKET}/{name}", "endpoint_url": s3_server.endpoint, "credentials": "environment"}
+    record = client.register_component("artifact_store", name, "s3", config)
+    row = {k: v for k, v in record.config.items() if k != "credentials"}
+    with client.registry.write() as tx:
+        tx.set_component_config(record.id, {**row, "anon": False})
+    return name
+
+
+CHAIN = r"names no credentials, so it logs in with the environment's default chain .* --credentials=environment"
+
+
+def test_a_store_registered_without_credentials_loads_works_and_says_to_name_them(chain_store: str) -> None:
+    client = Client()
+    with pytest.warns(DeprecatedFieldWarning, match=CHAIN) as warned:
+        store = cast(S3ArtifactStore, client.get_artifact_store(chain_store))
+    assert not [w for w in warned if "'anon'" in str(w.message)]  # anon: false was every row's default: no noise
+    assert store.config.credentials_source == "environment"
+    with store.open("x.bin", "wb") as f:
+        f.write(b"still works")
+    with pytest.warns(DeprecatedFieldWarning):
+        assert client.config_problems(client.get_component("artifact_store", chain_store)) == {}
+
+
+def test_naming_the_source_in_an_update_ends_the_warning(chain_store: str) -> None:
+    client = Client()
+    updated = client.update_component("artifact_store", chain_store, {"credentials": "environment"})
+    assert updated.config["credentials"] == "environment"
+    assert "anon" not in updated.config
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        store = cast(S3ArtifactStore, client.get_artifact_store(chain_store))
+    assert store.exists(store.path)
+
+
+def test_a_store_registered_with_anon_reads_as_anonymous(s3_server: EmulatorServer) -> None:
+    client = Client()
+    name = f"anon-{uuid.uuid4().hex[:8]}"
+    config = {"path": f"s3://{BUCKET}/{name}", "endpoint_url": s3_server.endpoint, "credentials": "anonymous"}
+    record = client.register_component("artifact_store", name, "s3", config)
+    row = {k: v for k, v in record.config.items() if k != "credentials"}
+    with client.registry.write() as tx:
+        tx.set_component_config(record.id, {**row, "anon": True})
+    with pytest.warns(DeprecatedFieldWarning, match="'anon' is deprecated .* read as credentials = 'anonymous'"):
+        store = cast(S3ArtifactStore, client.get_artifact_store(name))
+    assert store.filesystem.anon is True

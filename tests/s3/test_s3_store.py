@@ -28,6 +28,8 @@ from cargohold_testkit import (
 from cargohold_testkit.servers import EmulatorServer, HungServer
 from cargohold_testkit.uploads import Failing
 
+from .conftest import BUCKET
+
 PART = 5 * 2**20  # S3's smallest part: a write this big or bigger goes up as a multipart upload
 
 
@@ -146,8 +148,8 @@ class TestS3Failures(StoreFailureTests):
 
     @pytest.fixture
     def refused_login_store(self, make_store: Callable[..., S3ArtifactStore]) -> S3ArtifactStore:
-        """moto accepts any credentials, so the login fails on the client's side: none in the config nor the chain."""
-        return make_store(key=None, secret=None)
+        """moto accepts any credentials, so the login fails on the client's side: none in the chain it names."""
+        return make_store(key=None, secret=None, credentials="environment")
 
 
 def test_building_a_store_makes_no_network_call(make_store: Callable[..., S3ArtifactStore]) -> None:
@@ -268,21 +270,27 @@ def test_a_download_that_breaks_off_mid_body_raises_a_standard_error_and_copies_
 # -- credentials, regions, settings and listings --------------------------------------------------
 
 
-def test_without_credentials_the_default_chain_is_used(
+def test_credentials_environment_uses_the_default_chain(
     make_store: Callable[..., S3ArtifactStore], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "from-the-environment")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "from-the-environment")
-    store = make_store(key=None, secret=None)
+    store = make_store(key=None, secret=None, credentials="environment")
     with store.open("x.txt", "w") as f:
         f.write("chain")
     assert store.listdir(store.path) == ["x.txt"]
 
 
-def test_with_no_credentials_anywhere_the_error_says_what_to_give(make_store: Callable[..., S3ArtifactStore]) -> None:
-    store = make_store(key=None, secret=None)
-    with pytest.raises(PermissionError, match=r"no usable credentials for the S3 endpoint http://127\.0\.0\.1:\d+"):
+def test_with_no_credentials_in_the_chain_the_error_names_it_and_says_what_to_give(
+    make_store: Callable[..., S3ArtifactStore],
+) -> None:
+    store = make_store(key=None, secret=None, credentials="environment")
+    with pytest.raises(PermissionError) as caught:
         store.exists("x")
+    message = str(caught.value)
+    assert re.search(r"no usable credentials for the S3 endpoint http://127\.0\.0\.1:\d+", message)
+    assert "in credentials from the environment's default chain (AWS_* variables" in message
+    assert "give key and secret in the store's config" in message
 
 
 @pytest.mark.parametrize("region", ["us-east-1", "eu-west-1"])
@@ -387,3 +395,22 @@ def test_an_unfinished_upload_of_the_key_is_taken_up_keeping_only_parts_whose_co
     recorded = raw.call_s3("head_object", Bucket=bucket, Key=key)["Metadata"][store.mtime_metadata]
     assert float(recorded) == 1_700_000_000.5  # the new record, not the one the dead upload began with
     assert uploads(store) == []
+
+
+def test_an_adhoc_store_logs_in_with_the_environment(
+    s3_server: EmulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bare URL has no config to name a source: it takes the environment's, as `aws s3` does."""
+    from cargohold import fileio
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "from-the-environment")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "from-the-environment")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", s3_server.endpoint)
+    url = f"s3://{BUCKET}/adhoc-{uuid.uuid4().hex}/x.txt"
+    fileio.allow_adhoc_stores()
+    try:
+        with fileio.open(url, "w") as f:
+            f.write("ad hoc")
+        assert fileio.exists(url)
+    finally:
+        fileio.allow_adhoc_stores(None)

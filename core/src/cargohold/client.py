@@ -270,7 +270,7 @@ class Client:
                     values[field] = _resolve(tx, value, where, field)
                 except SecretNotFoundError:
                     values[field] = value
-        return flavor.config_problems(values)
+        return flavor.config_problems(values, stored=True)
 
     def stacks_using(self, component: ComponentRecord) -> list[str]:
         """Names of the stacks that hold a component."""
@@ -328,7 +328,8 @@ class Client:
                 owned = tx.owned_secret(current.id)
                 secret_name = owned.name if owned else _owned_secret_name(component_type, name)
                 values = {k: v for k, v in current.config.items() if k not in removed}
-                row, plain = _prepare_config(tx, found, {**values, **(config or {})}, secret_name, where)
+                merged = {**values, **(config or {})}
+                row, plain = _prepare_config(tx, found, merged, secret_name, where, stored=True)
             with self.registry.write() as tx:
                 now = tx.component(component_type, name)
                 _check_revision(now, if_revision)
@@ -377,7 +378,8 @@ class Client:
             where = f"the {component.type} {component.name!r}"
             values = {field: _resolve(tx, value, where, field) for field, value in component.config.items()}
         mask(*(values[f] for f, v in component.config.items() if parse_secret_reference(v) is not None))
-        built = flavor.build(values, name=component.name, id=uuid.UUID(component.id), settings=settings)
+        config = flavor.validate_config(values, stored=True)
+        built = flavor.build(config, name=component.name, id=uuid.UUID(component.id), settings=settings)
         built.registered_as = (str(self.home), portable_url(self.registry.url), component.type, component.name)
         return built
 
@@ -637,16 +639,17 @@ def _resolve(tx: Transaction, value: Any, where: str, field: str) -> Any:
 
 
 def _prepare_config(
-    tx: Transaction, flavor: Flavor, values: dict[str, Any], secret_name: str, where: str
+    tx: Transaction, flavor: Flavor, values: dict[str, Any], secret_name: str, where: str, *, stored: bool = False
 ) -> tuple[dict[str, Any], dict[str, str]]:
-    """Validate ``values`` (references resolved) and split them into the row to store and the plain secrets.
+    """Validate ``values`` (references resolved; ``stored``: a registered row's, updated) and split them into the
+    row to store and the plain secrets.
 
     The row keeps every reference as given and turns each plain secret value into a reference
     to ``secret_name``; an unset secret field is left out so that its default applies.
     """
     _check_fields(flavor, values)
     resolved = {field: _resolve(tx, value, where, field) for field, value in values.items()}
-    config = flavor.validate_config(resolved)
+    config = flavor.validate_config(resolved, stored=stored)
     row = config.model_dump(mode="json")
     plain: dict[str, str] = {}
     for field in config.secret_fields():

@@ -323,7 +323,10 @@ def _adhoc_store(scheme: str, parts: tuple[str, ...]) -> BaseArtifactStore:
     flavor = _flavor_for(scheme)
     if flavor is None:
         raise _unknown_scheme(scheme)
-    store = flavor.build({"path": root}, name=f"{flavor.name}:{root}")
+    values: dict[str, Any] = {"path": root}
+    if "credentials" in flavor.config_class.model_fields:  # a bare URL, as `aws s3 ls` takes one: the environment's
+        values["credentials"] = "environment"
+    store = flavor.build(values, name=f"{flavor.name}:{root}")
     assert isinstance(store, BaseArtifactStore)
     with _lock:
         store = _adhoc.setdefault(key, store)

@@ -15,7 +15,11 @@ if TYPE_CHECKING:
 
     from pydantic import ValidationError
 
-__all__ = ["Flavor", "format_validation_error", "inspect_flavor"]
+__all__ = ["STORED", "Flavor", "format_validation_error", "inspect_flavor"]
+
+
+#: The key of a config's validation context that marks values read back from a registered row, not given anew.
+STORED = "stored"
 
 
 class Flavor:
@@ -64,23 +68,26 @@ class Flavor:
         """What is wrong with this class as a flavor, read from an instance without importing the implementation."""
         return inspect_flavor(cls)[1]
 
-    def validate_config(self, values: Mapping[str, Any] | StackComponentConfig) -> StackComponentConfig:
-        """Validate raw values with the flavor's config class, naming every bad field."""
+    def validate_config(
+        self, values: Mapping[str, Any] | StackComponentConfig, *, stored: bool = False
+    ) -> StackComponentConfig:
+        """Validate raw values with the flavor's config class, naming every bad field; ``stored`` values are a
+        registered row's, which may still lean on what the flavor's previous release allowed."""
         if isinstance(values, StackComponentConfig):
             return values
         from pydantic import ValidationError
 
         try:
-            return self.config_class.model_validate(dict(values))
+            return self.config_class.model_validate(dict(values), context=_context(stored))
         except ValidationError as exc:
             raise InvalidConfigError(format_validation_error(self.name, exc)) from None
 
-    def config_problems(self, values: Mapping[str, Any]) -> dict[str, str]:
+    def config_problems(self, values: Mapping[str, Any], *, stored: bool = False) -> dict[str, str]:
         """Each field of ``values`` the config class refuses, with pydantic's reason; empty when they validate."""
         from pydantic import ValidationError
 
         try:
-            self.config_class.model_validate(dict(values))
+            self.config_class.model_validate(dict(values), context=_context(stored))
         except ValidationError as exc:
             return dict(_field_errors(exc))
         return {}
@@ -121,6 +128,11 @@ class Flavor:
 
     def __repr__(self) -> str:
         return f"<{self.type} flavor {self.name!r}>"
+
+
+def _context(stored: bool) -> dict[str, bool]:
+    """The validation context a config's validators read: whether the values are a registered row's."""
+    return {STORED: stored}
 
 
 def inspect_flavor(cls: builtins.type[Flavor]) -> tuple[Flavor | None, list[str]]:

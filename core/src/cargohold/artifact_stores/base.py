@@ -85,6 +85,7 @@ class RenamedField:
 
     ``convert`` turns a value given under the old name into the new field's value, for a rename that also
     changed the meaning (``max_attempts`` counted the first try, ``retries`` does not); ``rule`` says so in words.
+    A value it turns into None (``anon: false``, the old default every row holds) is dropped without a warning.
     """
 
     new: str
@@ -127,6 +128,8 @@ class BaseArtifactStoreConfig(StackComponentConfig):
             if old not in values:
                 continue
             given = values.pop(old)
+            if renamed.convert is not None and renamed.convert(given) is None:
+                continue
             if renamed.new in values:
                 read = f"it is ignored, since {renamed.new!r} is given too"
             else:

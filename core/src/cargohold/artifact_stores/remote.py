@@ -9,19 +9,31 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-from typing import TYPE_CHECKING, Any, ClassVar
+import warnings
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self
 
-from pydantic import Field
+from pydantic import Field, ValidationInfo, model_validator
 
 from cargohold.artifact_stores.base import BaseArtifactStoreConfig
-from cargohold.exceptions import DeadlineError
+from cargohold.exceptions import DeadlineError, DeprecatedFieldWarning
+from cargohold.flavors import STORED
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
     from fsspec.asyn import AsyncFileSystem
 
-__all__ = ["BULK_METHODS", "RemoteArtifactStoreConfig", "apply_deadline", "mapped_errors"]
+__all__ = [
+    "BULK_METHODS",
+    "CredentialsSource",
+    "RemoteArtifactStoreConfig",
+    "apply_deadline",
+    "mapped_errors",
+]
+
+#: Where a store's credentials come from: the config's credential fields, the provider's default chain, or none.
+CredentialsSource = Literal["config", "environment", "anonymous"]
+
 
 #: fsspec methods that move a file's bytes, and the raw request calls (s3fs's ``call_s3``, gcsfs's ``call``)
 #: that open files send their parts through: their time grows with the size, so ``read_timeout`` bounds
@@ -37,6 +49,18 @@ class RemoteArtifactStoreConfig(BaseArtifactStoreConfig):
     and for an answer, how often to try a failed request again, and how long a whole operation may take."""
 
     SHARED_BASE: ClassVar[bool] = True
+    #: The fields that carry credentials in the config; setting any of them means ``credentials: config``.
+    CREDENTIAL_FIELDS: ClassVar[tuple[str, ...]] = ()
+    #: What to give for ``credentials: config``, in words, and where the provider's default chain looks.
+    CONFIG_CREDENTIALS: ClassVar[str] = "the credential fields"
+    DEFAULT_CHAIN: ClassVar[str] = "the provider's own"
+
+    credentials: CredentialsSource | None = Field(
+        None,
+        description="Where the credentials come from: 'config' (the credential fields; implied when one is set), "
+        "'environment' (the provider's default chain, see the flavor's README) or 'anonymous' (none). "
+        "With no credential field set, it must be given.",
+    )
 
     connect_timeout: float = Field(
         5.0, gt=0, description="Seconds to wait for a connection to the endpoint before a try fails."
@@ -56,6 +80,56 @@ class RemoteArtifactStoreConfig(BaseArtifactStoreConfig):
         description="Seconds an operation may take in all, its retries and every request it makes included "
         "(transfers of a file's bytes are bounded by read_timeout per wait instead).",
     )
+
+    @model_validator(mode="after")
+    def _check_credentials_source(self, info: ValidationInfo) -> Self:
+        """No store falls back to the environment unasked; a row registered before ``credentials`` existed
+        still does, for one release, with a warning."""
+        given = self.credential_fields_given()
+        chain = f"the environment's default chain ({self.DEFAULT_CHAIN})"
+        if self.credentials is None and not given:
+            if not (info.context or {}).get(STORED):
+                raise ValueError(
+                    f"say where the credentials come from: give {self.CONFIG_CREDENTIALS}, or set credentials to "
+                    f"'environment' for {chain}, or to 'anonymous' for none"
+                )
+            warnings.warn(
+                f"This store's config names no credentials, so it logs in with {chain}; that fallback goes in the "
+                "next release. Make it explicit with 'cargohold artifact-store update NAME --credentials=environment'.",
+                DeprecatedFieldWarning,
+                stacklevel=2,
+            )
+        elif self.credentials == "config" and not given:
+            raise ValueError(
+                f"credentials 'config' needs {self.CONFIG_CREDENTIALS}; give them, or choose another source"
+            )
+        elif self.credentials in ("environment", "anonymous") and given:
+            raise ValueError(
+                f"credentials {self.credentials!r} takes none from the config, so drop {' and '.join(given)} "
+                "or set credentials to 'config'"
+            )
+        return self
+
+    def credential_fields_given(self) -> list[str]:
+        """The credential fields this config sets."""
+        return [name for name in self.CREDENTIAL_FIELDS if getattr(self, name) is not None]
+
+    @property
+    def credentials_source(self) -> CredentialsSource:
+        """The source a store built from this config logs in with."""
+        if self.credentials is not None:
+            return self.credentials
+        return "config" if self.credential_fields_given() else "environment"
+
+    @property
+    def credentials_used(self) -> str:
+        """Which credentials a login used, in words for its failures; never a value."""
+        source = self.credentials_source
+        if source == "anonymous":
+            return "no credentials (anonymous requests)"
+        if source == "environment":
+            return f"credentials from the environment's default chain ({self.DEFAULT_CHAIN})"
+        return f"credentials from the config's {' and '.join(self.credential_fields_given())}"
 
 
 def apply_deadline(filesystem: AsyncFileSystem, seconds: float, where: str) -> None:

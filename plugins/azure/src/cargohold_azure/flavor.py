@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import ClassVar, Self
+from typing import Any, ClassVar, Self
 
 from pydantic import Field, field_validator, model_validator
 
@@ -27,12 +27,32 @@ _ACCOUNT = re.compile(r"^[a-z0-9]{3,24}$")
 _SERVICE_PRINCIPAL = ("client_id", "client_secret", "tenant_id")
 
 
+def _anon_as_credentials(value: Any) -> Any:
+    """``anon: true`` read a public container; ``false``, every row's default, says nothing ``credentials`` needs."""
+    return "anonymous" if value is True else None
+
+
 class AzureArtifactStoreConfig(RemoteArtifactStoreConfig):
-    """A folder in an Azure Blob Storage container, and at most one way of logging in (none: adlfs's
-    default chain of AZURE_STORAGE_* variables and DefaultAzureCredential); see the plugin's README."""
+    """A folder in an Azure Blob Storage container, and one way of logging in: credentials in the config, or,
+    when ``credentials`` says so, adlfs's default chain or none; see the plugin's README."""
 
     SUPPORTED_SCHEMES: ClassVar[frozenset[str]] = frozenset({"az://", "abfs://"})
-    RENAMED_FIELDS: ClassVar[Mapping[str, RenamedField]] = {"connection_timeout": RenamedField("connect_timeout")}
+    RENAMED_FIELDS: ClassVar[Mapping[str, RenamedField]] = {
+        "connection_timeout": RenamedField("connect_timeout"),
+        "anon": RenamedField("credentials", _anon_as_credentials, "anon: true read a public container"),
+    }
+    CREDENTIAL_FIELDS: ClassVar[tuple[str, ...]] = (
+        "connection_string",
+        "account_key",
+        "sas_token",
+        "client_id",
+        "client_secret",
+        "tenant_id",
+    )
+    CONFIG_CREDENTIALS: ClassVar[str] = (
+        "connection_string, or account_name with account_key, sas_token or a service principal"
+    )
+    DEFAULT_CHAIN: ClassVar[str] = "AZURE_STORAGE_* variables, then DefaultAzureCredential for account_name"
 
     path: str = Field(description="az://CONTAINER/FOLDER (or abfs://); the container must exist.")
     account_name: str | None = Field(None, description="The storage account; not needed with connection_string.")
@@ -44,7 +64,6 @@ class AzureArtifactStoreConfig(RemoteArtifactStoreConfig):
     client_id: str | None = Field(None, description="Service principal: the application (client) id.")
     client_secret: str | None = SecretField(None, description="Service principal: its secret.")
     tenant_id: str | None = Field(None, description="Service principal: the directory (tenant) id.")
-    anon: bool = Field(False, description="Read a public container of account_name without logging in.")
 
     @field_validator("path")
     @classmethod
@@ -87,12 +106,10 @@ def _credential_problem(config: AzureArtifactStoreConfig) -> str | None:
     """One sentence about what is wrong with the credentials given, or None; a reference counts as given."""
     given = [name for name in ("account_key", "sas_token", *_SERVICE_PRINCIPAL) if getattr(config, name) is not None]
     if config.connection_string is not None:
-        extra = [n for n in ("account_name", *given) if getattr(config, n) is not None] + ["anon"] * config.anon
+        extra = [n for n in ("account_name", *given) if getattr(config, n) is not None]
         if extra:
             return f"connection_string already holds the account and its credentials, so drop {_names(extra)}"
         return None
-    if config.anon and given:
-        return f"anon means logging in with no credentials, so drop {_names(given)} or anon"
     kinds: list[str] = [k for k in ("account_key", "sas_token") if k in given]
     if any(n in given for n in _SERVICE_PRINCIPAL):
         kinds.append("client_id/client_secret/tenant_id")
@@ -101,8 +118,9 @@ def _credential_problem(config: AzureArtifactStoreConfig) -> str | None:
     missing = [n for n in _SERVICE_PRINCIPAL if n not in given]
     if kinds == ["client_id/client_secret/tenant_id"] and missing:
         return f"a service principal needs client_id, client_secret and tenant_id together; add {_names(missing)}"
-    if (given or config.anon) and config.account_name is None:
-        what = given or ["anon"]
+    anonymous = config.credentials == "anonymous"
+    if (given or anonymous) and config.account_name is None:
+        what = given or ["credentials 'anonymous'"]
         need = "needs" if len(what) == 1 else "need"
         return f"{_names(what)} {need} account_name, the storage account to log in to; set it, or use connection_string"
     return None

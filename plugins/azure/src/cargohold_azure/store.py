@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
 __all__ = ["AzureArtifactStore", "standard_error"]
 
-#: The config fields adlfs takes as they are (anon only when set, so that AZURE_STORAGE_ANON can apply).
+#: The config fields adlfs takes as they are.
 _CREDENTIALS = ("account_name", "client_id", "tenant_id", *AzureArtifactStoreConfig.secret_fields())
 #: Waits before retry n: 1.5**n s, +-0.2 s (the SDK's defaults wait 15 + 3**n s +-3 s).
 _BACKOFF = {"initial_backoff": 0, "increment_base": 1.5, "random_jitter_range": 0.2}
@@ -60,8 +60,8 @@ class AzureArtifactStore(FsspecArtifactStore):
     def _make_filesystem(self) -> AbstractFileSystem:
         config = self.config
         credentials: dict[str, Any] = {n: getattr(config, n) for n in _CREDENTIALS if getattr(config, n) is not None}
-        if config.anon:
-            credentials["anon"] = True
+        if config.credentials_source != "environment":  # else adlfs reads AZURE_STORAGE_ANON, as its chain does
+            credentials["anon"] = config.credentials_source == "anonymous"
         try:
             filesystem = _BlobFileSystem(
                 retries=config.retries,
@@ -75,10 +75,11 @@ class AzureArtifactStore(FsspecArtifactStore):
         except ValueError as exc:
             reason = str(exc.__cause__ or exc).rstrip("!.")
             raise PermissionError(  # a login that cannot happen, as on every flavor; not a config validation can see
-                f"The azure artifact store {config.path!r} cannot log in ({reason}); set connection_string, or "
-                "account_name with a credential, in its config, or AZURE_STORAGE_CONNECTION_STRING or "
-                "AZURE_STORAGE_ACCOUNT_NAME in the environment."
+                f"The azure artifact store {config.path!r} cannot log in with {config.credentials_used} ({reason}); "
+                "set connection_string, or account_name with a credential, in its config, or "
+                "AZURE_STORAGE_CONNECTION_STRING or AZURE_STORAGE_ACCOUNT_NAME in the environment."
             ) from exc
+        filesystem.credentials_used = config.credentials_used
         apply_deadline(filesystem, config.deadline, f"Azure Blob Storage at {filesystem.endpoint}")
         return filesystem
 
@@ -106,7 +107,7 @@ class AzureArtifactStore(FsspecArtifactStore):
         """What adlfs's methods raise, made standard (its open files and our own requests are mapped as they fail)."""
         filesystem = self._filesystem
         endpoint = filesystem.endpoint if isinstance(filesystem, _BlobFileSystem) else self.config.path
-        return standard_error(exc, endpoint)
+        return standard_error(exc, endpoint, self.config.credentials_used)
 
     def _open_staged(self, fs_path: str, mode: str) -> tuple[Any, Callable[[], None], Callable[[], None]]:
         """Refuse an ``"x"`` write at open when the blob exists, before any bytes are sent; the commit's
@@ -264,10 +265,11 @@ async def _drop_uncommitted(blob: BlobClient) -> None:
         await blob.delete_blob(etag=str(empty["etag"]), match_condition=MatchConditions.IfNotModified)
 
 
-def standard_error(exc: Exception, endpoint: str) -> Exception:
+def standard_error(exc: Exception, endpoint: str, credentials: str) -> Exception:
     """The standard exception for an Azure SDK error (adlfs wraps failed uploads in RuntimeError); else ``exc``.
 
-    Messages name the endpoint and the service's error code, never a credential. Applied by ``mapped_errors``
+    Messages name the endpoint, the service's error code and, for a refused login, the ``credentials`` used
+    (their source in words), never a credential. Applied by ``mapped_errors``
     around requests, and by the store's ``translate_error`` to what escapes them.
     """
     cause = exc.__cause__ if isinstance(exc, RuntimeError) else exc
@@ -289,7 +291,7 @@ def standard_error(exc: Exception, endpoint: str) -> Exception:
     if isinstance(cause, ClientAuthenticationError) or (
         isinstance(cause, HttpResponseError) and cause.status_code in (401, 403)
     ):
-        return PermissionError(f"Azure Blob Storage at {endpoint} refused access: {what}")
+        return PermissionError(f"Azure Blob Storage at {endpoint} refused access with {credentials}: {what}")
     return exc
 
 
@@ -297,6 +299,8 @@ class _BlobFileSystem(AzureBlobFileSystem):  # type: ignore[misc]  # adlfs is un
     """adlfs with bounded retries and timeouts, standard errors from open files, finished copies, kept containers."""
 
     service_client: BlobServiceClient
+    #: The config's ``credentials_used``, for the messages of refused logins.
+    credentials_used = "the store's credentials"
 
     def __init__(self, *, retries: int, connect_timeout: float, read_timeout: float, **kwargs: Any) -> None:
         self._client_options: dict[str, Any] = {
@@ -324,8 +328,8 @@ class _BlobFileSystem(AzureBlobFileSystem):  # type: ignore[misc]  # adlfs is un
         return f"{parts.scheme}://{parts.netloc}{parts.path}".rstrip("/")
 
     def standard_error(self, exc: Exception) -> Exception:
-        """``standard_error`` for this filesystem's endpoint."""
-        return standard_error(exc, self.endpoint)
+        """``standard_error`` for this filesystem's endpoint and credentials."""
+        return standard_error(exc, self.endpoint, self.credentials_used)
 
     def _open(
         self, path: str, mode: str = "rb", block_size: int | None = None, cache_type: str = "readahead", **kwargs: Any

@@ -5,12 +5,15 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
+import warnings
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from cargohold.plugin import (
     BaseArtifactStoreFlavor,
+    DeprecatedFieldWarning,
     EndpointUrl,
     RemoteArtifactStoreConfig,
     SecretField,
@@ -23,8 +26,8 @@ __all__ = ["GCSArtifactStoreConfig", "GCSArtifactStoreFlavor"]
 #: The plugin API this module is written for; a cargohold offering another reports the plugin incompatible.
 cargohold_api_version = 1
 
-#: Token strings that name a gcsfs login method instead of carrying a key.
-TOKEN_METHODS = frozenset({"anon", "google_default", "cloud"})
+#: Token strings that named a gcsfs login method instead of carrying a key, and the source each now is.
+_TOKEN_METHODS = {"anon": "anonymous", "google_default": "environment", "cloud": "environment"}
 #: The keys gcsfs needs in each kind of JSON key it can log in with.
 _KEY_FIELDS = {
     "service_account": ("client_email", "private_key", "token_uri"),
@@ -38,6 +41,9 @@ class GCSArtifactStoreConfig(RemoteArtifactStoreConfig):
     """A bucket, or a folder in one, on Google Cloud Storage or an emulator of its JSON API."""
 
     SUPPORTED_SCHEMES: ClassVar[frozenset[str]] = frozenset({"gs://", "gcs://"})
+    CREDENTIAL_FIELDS: ClassVar[tuple[str, ...]] = ("token",)
+    CONFIG_CREDENTIALS: ClassVar[str] = "a JSON key in token"
+    DEFAULT_CHAIN: ClassVar[str] = "GOOGLE_APPLICATION_CREDENTIALS, gcloud's login, the metadata server"
 
     path: str = Field(description="Root of the store: gs://bucket or gs://bucket/folder (gcs:// works too).")
     project: str | None = Field(
@@ -47,10 +53,8 @@ class GCSArtifactStoreConfig(RemoteArtifactStoreConfig):
     token: str | None = SecretField(
         default=None,
         description=(
-            "Credentials: a service-account (or authorized-user) JSON key, as text (an object is turned into "
-            "text); 'anon' for none "
-            "(emulators, public buckets); 'google_default' or 'cloud'. Unset: gcsfs's default chain "
-            "(GOOGLE_APPLICATION_CREDENTIALS, gcloud, the metadata server, then anonymous)."
+            "A service-account (or authorized-user) JSON key, as text (an object is turned into text). For the "
+            "default chain or no credentials, leave it unset and set credentials to 'environment' or 'anonymous'."
         ),
     )
     endpoint_url: EndpointUrl = Field(
@@ -65,6 +69,27 @@ class GCSArtifactStoreConfig(RemoteArtifactStoreConfig):
             "bucket operation there stalls for about a minute."
         ),
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read_token_methods(cls, values: Any) -> Any:
+        """A token naming a login method ('anon', 'google_default', 'cloud') is read as the source it stands for,
+        for one release; a ``credentials`` given too wins."""
+        if not isinstance(values, Mapping) or not isinstance(values.get("token"), str):
+            return values
+        source = _TOKEN_METHODS.get(values["token"].strip())
+        if source is None:
+            return values
+        values = {**values, "token": None}
+        if values.get("credentials") is None:
+            values["credentials"] = source
+        warnings.warn(
+            f"A token naming a login method is deprecated and goes in the next release: it is read as credentials "
+            f"= {source!r}. Set credentials to {source!r} and remove token instead.",
+            DeprecatedFieldWarning,
+            stacklevel=2,
+        )
+        return values
 
     @field_validator("path")
     @classmethod
@@ -98,8 +123,6 @@ class GCSArtifactStoreConfig(RemoteArtifactStoreConfig):
         """Accept what gcsfs can log in with; the message never quotes the value, which may be a key."""
         if value is None or parse_secret_reference(value) is not None:
             return value
-        if value.strip() in TOKEN_METHODS:
-            return value.strip()
         key = parse_token(value)
         kind = key.get("type")
         if kind not in _KEY_FIELDS:
@@ -116,8 +139,8 @@ class GCSArtifactStoreConfig(RemoteArtifactStoreConfig):
 def parse_token(value: str) -> dict[str, Any]:
     """The JSON key a token holds; a ValueError that never quotes the value when it holds none."""
     how = (
-        "give a service-account JSON key, 'anon', 'google_default', 'cloud' or a {{secret.key}} reference, "
-        "or leave token unset for the default credentials"
+        "give a service-account JSON key or a {{secret.key}} reference, or leave token unset and set credentials "
+        "to 'environment' or 'anonymous'"
     )
     if not value.lstrip().startswith(("{", "[")):
         raise ValueError(f"token is not a JSON key nor a known login method; {how}")

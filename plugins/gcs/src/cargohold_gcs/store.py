@@ -26,7 +26,7 @@ from gcsfs.retry import HttpError, NonRetryableError, is_retriable
 from google.api_core.exceptions import GoogleAPICallError
 
 from cargohold.plugin import FsspecArtifactStore, Reader, SizedStream, apply_deadline, mapped_errors
-from cargohold_gcs.flavor import TOKEN_METHODS, GCSArtifactStoreConfig, parse_token
+from cargohold_gcs.flavor import GCSArtifactStoreConfig, parse_token
 
 if TYPE_CHECKING:
     from fsspec import AbstractFileSystem
@@ -49,8 +49,9 @@ _BY_STATUS: dict[int, type[OSError]] = {
 }
 
 
-def standard_error(exc: Exception, endpoint: str) -> Exception:
-    """The standard exception for a gcsfs, aiohttp or Google error, naming the endpoint but never the credentials.
+def standard_error(exc: Exception, endpoint: str, credentials: str) -> Exception:
+    """The standard exception for a gcsfs, aiohttp or Google error, naming the endpoint and, for a refused login,
+    the ``credentials`` used (their source in words, never a value).
 
     Anything else comes back unchanged. Applied by ``mapped_errors`` around each request, and by the store's
     ``translate_error`` to what escapes them.
@@ -58,17 +59,18 @@ def standard_error(exc: Exception, endpoint: str) -> Exception:
     where = f"GCS at {endpoint}"
     if isinstance(exc, (HttpError, GoogleAPICallError)) and isinstance(exc.code, int):
         kind = _BY_STATUS.get(exc.code) or (ConnectionError if exc.code >= 500 else None)
-        return kind(f"{where} answered HTTP {exc.code}: {exc}") if kind else exc
+        used = f" to a request with {credentials}" if kind is PermissionError else ""
+        return kind(f"{where} answered HTTP {exc.code}{used}: {exc}") if kind else exc
     if type(exc) is OSError and str(exc).startswith("Forbidden"):  # gcsfs's word for HTTP 403
-        return PermissionError(f"{where} refused access: {exc}")
+        return PermissionError(f"{where} refused access with {credentials}: {exc}")
     if isinstance(exc, TimeoutError):  # aiohttp's socket timeouts are TimeoutErrors too
         return TimeoutError(f"{where} did not answer in time ({str(exc) or type(exc).__name__})")
     if isinstance(exc, (aiohttp.ClientConnectionError, requests.exceptions.ConnectionError)):
         return ConnectionError(f"cannot reach {where}: {str(exc) or type(exc).__name__}")
     if isinstance(exc, google.auth.exceptions.TransportError):
-        return ConnectionError(f"{where}: cannot reach the token endpoint of the credentials in 'token'")
+        return ConnectionError(f"{where}: cannot reach the token endpoint of {credentials}")
     if isinstance(exc, (NonRetryableError, google.auth.exceptions.GoogleAuthError)):
-        return PermissionError(f"{where} could not use the credentials in 'token' ({type(exc).__name__})")
+        return PermissionError(f"{where} could not log in with {credentials} ({type(exc).__name__})")
     return exc
 
 
@@ -81,6 +83,8 @@ class _BoundedRequests:
     """Makes a gcsfs class try each request ``retries + 1`` times at most, then raise a standard error."""
 
     _location: str
+    #: The config's ``credentials_used``, for the messages of refused logins.
+    credentials_used = "the store's credentials"
 
     def __init__(self, *args: Any, retries: int = 2, **kwargs: Any) -> None:
         self.attempts = retries + 1
@@ -117,8 +121,8 @@ class _BoundedRequests:
         return self._location
 
     def standard_error(self, exc: Exception) -> Exception:
-        """``standard_error`` for this filesystem's endpoint."""
-        return standard_error(exc, self.endpoint)
+        """``standard_error`` for this filesystem's endpoint and credentials."""
+        return standard_error(exc, self.endpoint, self.credentials_used)
 
     async def _upload_sized(
         self, bucket: str, key: str, body: SizedStream, create_only: bool, metadata: dict[str, str]
@@ -272,9 +276,8 @@ class GCSArtifactStore(FsspecArtifactStore):
             options["project"] = config.project
         timeout = aiohttp.ClientTimeout(total=None, sock_connect=config.connect_timeout, sock_read=config.read_timeout)
         try:
-            token = None if config.token is None else _login(config.token)
-            filesystem: AbstractFileSystem = cls(
-                token=token,
+            filesystem = cls(
+                token=_login(config),
                 retries=config.retries,
                 requests_timeout=timeout,
                 block_size=_UPLOAD_BLOCK,
@@ -285,16 +288,18 @@ class GCSArtifactStore(FsspecArtifactStore):
         except (ValueError, KeyError, google.auth.exceptions.GoogleAuthError) as exc:
             where = config.endpoint_url or "Google Cloud Storage"
             raise PermissionError(
-                f"The gcs artifact store {config.path!r} cannot log in to {where} with the credentials in 'token' "
-                f"({type(exc).__name__}); give the JSON key Google issued, 'anon', or leave token unset."
+                f"The gcs artifact store {config.path!r} cannot log in to {where} with {config.credentials_used} "
+                f"({type(exc).__name__}); give the JSON key Google issued in token, or set credentials to "
+                "'environment' or 'anonymous'."
             ) from exc
+        filesystem.credentials_used = config.credentials_used
         apply_deadline(filesystem, config.deadline, f"GCS at {filesystem.endpoint}")
         return filesystem
 
     def translate_error(self, exc: Exception) -> BaseException:
         """Errors from outside gcsfs's HTTP requests (those are mapped as they happen), e.g. gRPC calls."""
         endpoint = self._filesystem.endpoint if self._filesystem is not None else self.config.endpoint_url
-        return standard_error(exc, str(endpoint or "Google Cloud Storage"))
+        return standard_error(exc, str(endpoint or "Google Cloud Storage"), self.config.credentials_used)
 
     def _open_staged(self, fs_path: str, mode: str) -> tuple[Any, Callable[[], None], Callable[[], None]]:
         """Exclusive writes go through ``_CreateOnlyUpload``; others are gcsfs's, published on close."""
@@ -361,7 +366,10 @@ def _hex(encoded: object) -> str | None:
     return base64.b64decode(encoded).hex() if isinstance(encoded, str) and encoded else None
 
 
-def _login(token: str) -> str | dict[str, Any]:
-    """What gcsfs takes for a token: a login method's name, or the JSON key as a dict (gcsfs reads a string
-    that is not a method as a raw access token, and checks it over the network)."""
-    return token if token in TOKEN_METHODS else parse_token(token)
+def _login(config: GCSArtifactStoreConfig) -> str | dict[str, Any]:
+    """What gcsfs takes for a token: the JSON key as a dict (gcsfs reads a string that is not a login method
+    as a raw access token, and checks it over the network), or the login method of the source."""
+    source = config.credentials_source
+    if source == "config" and config.token is not None:
+        return parse_token(config.token)
+    return "anon" if source == "anonymous" else "google_default"

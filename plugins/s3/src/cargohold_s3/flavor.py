@@ -58,6 +58,11 @@ def _bucket_problem(bucket: str) -> str | None:
     return None
 
 
+def _anon_as_credentials(value: Any) -> Any:
+    """``anon: true`` sent unsigned requests; ``false``, every row's default, says nothing ``credentials`` needs."""
+    return "anonymous" if value is True else None
+
+
 def _attempts_to_retries(value: Any) -> Any:
     """``max_attempts`` counted the first try; ``retries`` counts only the tries after it."""
     return value - 1 if isinstance(value, int) and not isinstance(value, bool) else value
@@ -66,22 +71,24 @@ def _attempts_to_retries(value: Any) -> Any:
 class S3ArtifactStoreConfig(RemoteArtifactStoreConfig):
     """A bucket, or a prefix in one, on Amazon S3 or an S3-compatible service.
 
-    With no key, secret or token, credentials come from the AWS default chain (environment, profile,
-    instance metadata), as in boto3. Timeouts and retries are bounded so that a dead endpoint fails in seconds.
+    Credentials come from key and secret, or, only when ``credentials`` says so, from the AWS default chain
+    (environment, profile, instance metadata) or nowhere (unsigned requests). Timeouts and retries are bounded so
+    that a dead endpoint fails in seconds.
     """
 
     SUPPORTED_SCHEMES: ClassVar[frozenset[str]] = frozenset({"s3://"})
     RENAMED_FIELDS: ClassVar[Mapping[str, RenamedField]] = {
-        "max_attempts": RenamedField("retries", _attempts_to_retries, "max_attempts counted the first try")
+        "max_attempts": RenamedField("retries", _attempts_to_retries, "max_attempts counted the first try"),
+        "anon": RenamedField("credentials", _anon_as_credentials, "anon: true sent unsigned requests"),
     }
+    CREDENTIAL_FIELDS: ClassVar[tuple[str, ...]] = ("key", "secret", "token")
+    CONFIG_CREDENTIALS: ClassVar[str] = "key and secret"
+    DEFAULT_CHAIN: ClassVar[str] = "AWS_* variables, the shared config and credentials files, instance metadata"
 
     path: str = Field(description="Root of the store: s3://bucket or s3://bucket/prefix.")
-    key: str | None = SecretField(
-        None, description="Access key id; leave key, secret and token unset for the default chain."
-    )
+    key: str | None = SecretField(None, description="Access key id, given together with secret.")
     secret: str | None = SecretField(None, description="Secret access key, given together with key.")
     token: str | None = SecretField(None, description="Session token of temporary credentials, with key and secret.")
-    anon: bool = Field(False, description="Send unsigned requests (public buckets) and look up no credentials.")
     endpoint_url: EndpointUrl = Field(
         None, description="URL of an S3-compatible service, e.g. http://127.0.0.1:9000; unset for AWS."
     )
@@ -118,12 +125,10 @@ class S3ArtifactStoreConfig(RemoteArtifactStoreConfig):
     @model_validator(mode="after")
     def _check_credentials(self) -> Self:
         """Credentials that cannot log in are refused here rather than on the first request."""
-        given = [name for name in ("key", "secret", "token") if getattr(self, name) is not None]
-        if self.anon and given:
-            raise ValueError(f"anon sends unsigned requests, so leave {', '.join(given)} unset or set anon to false")
         if (self.key is None) != (self.secret is None):
             raise ValueError(
-                "key and secret go together: give both, or neither to use the AWS default credential chain"
+                "key and secret go together: give both, or neither with credentials set to 'environment' for the "
+                "AWS default chain"
             )
         if self.token is not None and self.key is None:
             raise ValueError("token is the session token of temporary credentials: give key and secret with it")

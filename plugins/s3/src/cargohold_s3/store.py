@@ -31,8 +31,9 @@ _COPY_LIMIT = 5 << 30
 _NO_CREDENTIALS = (boto.NoCredentialsError, boto.PartialCredentialsError, boto.CredentialRetrievalError)
 
 
-def standard_error(exc: Exception, endpoint: str) -> Exception:
-    """The built-in exception a botocore or aiohttp failure stands for, naming the endpoint but no credential.
+def standard_error(exc: Exception, endpoint: str, credentials: str) -> Exception:
+    """The built-in exception a botocore or aiohttp failure stands for, naming the endpoint and, for a refused
+    login, the ``credentials`` used (their source in words, never a value).
 
     Anything else comes back unchanged. Applied by ``mapped_errors`` around each request, and by the store's
     ``translate_error`` to what escapes them.
@@ -48,9 +49,11 @@ def standard_error(exc: Exception, endpoint: str) -> Exception:
         return ConnectionError(f"the connection to the S3 endpoint {endpoint} broke: {exc}")
     if isinstance(exc, _NO_CREDENTIALS):
         return PermissionError(
-            f"no usable credentials for the S3 endpoint {endpoint} ({type(exc).__name__}); give key and secret "
-            "in the store's config, or set up the AWS default chain (environment, profile, instance metadata)"
+            f"no usable credentials for the S3 endpoint {endpoint} ({type(exc).__name__}) in {credentials}; give "
+            "key and secret in the store's config, or set up the AWS default chain"
         )
+    if type(exc) is PermissionError:  # s3fs's for a refused login or request: say whose it was
+        return PermissionError(f"the S3 endpoint {endpoint} refused {credentials}: {exc}")
     return exc
 
 
@@ -90,6 +93,8 @@ class _S3FileSystem(S3FileSystem):  # type: ignore[misc]  # s3fs ships no type h
 
     # botocore's standard retry mode (the config's retries) is the one retry layer: s3fs's own loop would multiply it.
     retries = 1
+    #: The config's ``credentials_used``, for the messages of refused logins.
+    credentials_used = "the store's credentials"
 
     @property
     def endpoint(self) -> str:
@@ -100,8 +105,8 @@ class _S3FileSystem(S3FileSystem):  # type: ignore[misc]  # s3fs ships no type h
         return cast(str, self.endpoint_url or "the default AWS S3 endpoint")
 
     def standard_error(self, exc: Exception) -> Exception:
-        """``standard_error`` for this filesystem's endpoint."""
-        return standard_error(exc, self.endpoint)
+        """``standard_error`` for this filesystem's endpoint and credentials."""
+        return standard_error(exc, self.endpoint, self.credentials_used)
 
     async def _call_s3(self, method: str, *args: Any, **kwargs: Any) -> Any:
         with mapped_errors(self.standard_error, keep=_TIMEOUTS):
@@ -255,7 +260,7 @@ class S3ArtifactStore(FsspecArtifactStore):
         if self.settings is not None:
             additional.update(self.settings.s3_additional_kwargs)
         filesystem = _S3FileSystem(
-            anon=config.anon,
+            anon=config.credentials_source == "anonymous",
             key=config.key,
             secret=config.secret,
             token=config.token,
@@ -268,6 +273,7 @@ class S3ArtifactStore(FsspecArtifactStore):
             # Each store owns its client: two stores with different credentials never share one.
             skip_instance_cache=True,
         )
+        filesystem.credentials_used = config.credentials_used
         apply_deadline(filesystem, config.deadline, f"the S3 endpoint {filesystem.endpoint}")
         return filesystem
 
