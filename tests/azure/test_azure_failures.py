@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from azure.storage.blob import BlobServiceClient
 
+from cargohold.client import Client
 from cargohold_azure.flavor import AzureArtifactStoreFlavor
 from cargohold_azure.store import AzureArtifactStore
 from cargohold_testkit import StoreFailureTests
@@ -173,3 +174,18 @@ def test_a_proxy_the_environment_names_carries_the_requests(
     monkeypatch.setenv("HTTP_PROXY", hung_endpoint)
     with pytest.raises(TimeoutError):
         build(path=path, connection_string=connection_string, read_timeout=1, retries=0).exists("x")
+
+
+def test_a_refused_login_of_a_registered_store_names_the_secret_it_came_from(
+    azurite: EmulatorServer, container: str
+) -> None:
+    wrong = base64.b64encode(b"not the account's key").decode()
+    connection = azurite_connection_string(azurite.endpoint).replace(AZURITE_ACCOUNT_KEY, wrong)
+    client = Client()
+    client.create_secret("azure-wrong", {"connection_string": connection})
+    config = {"path": f"az://{container}/root", "connection_string": "{{azure-wrong.connection_string}}", "retries": 0}
+    client.register_component("artifact_store", "wrong-azure", "azure", config)
+    with pytest.raises(PermissionError) as caught:
+        client.get_artifact_store("wrong-azure").listdir("")
+    assert "credentials from the config's connection_string (kept in secret 'azure-wrong')" in str(caught.value)
+    assert wrong not in str(caught.value)

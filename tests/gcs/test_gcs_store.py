@@ -13,9 +13,11 @@ from typing import Any
 import pytest
 
 from cargohold import DeprecatedFieldWarning, InvalidConfigError, fileio
+from cargohold.client import Client
 from cargohold_gcs.flavor import GCSArtifactStoreConfig, GCSArtifactStoreFlavor
 from cargohold_gcs.store import GCSArtifactStore
 from cargohold_testkit import ArtifactStoreTests, ArtifactStoreTestsThroughFileio, FlavorTests, UploadTests
+from cargohold_testkit.servers import EmulatorServer
 from cargohold_testkit.uploads import PART
 
 StoreFactory = Callable[..., GCSArtifactStore]
@@ -456,3 +458,18 @@ def test_a_refused_create_only_upload_names_the_object(store: GCSArtifactStore) 
     store.upload(io.BytesIO(b"old"), "f.bin", 3)
     with pytest.raises(FileExistsError, match=r"f\.bin' already exists"):
         store.upload(io.BytesIO(b"new"), "f.bin", 3, overwrite=False)
+
+
+def test_a_failed_login_of_a_registered_store_names_the_secret_its_key_came_from(
+    gcs_server: EmulatorServer, bucket: str, service_account_key: dict[str, str]
+) -> None:
+    broken = {**service_account_key, "private_key": "-----BEGIN PRIVATE KEY-----\nhunter2\n-----END PRIVATE KEY-----\n"}
+    client = Client()
+    client.create_secret("gcs-broken", {"token": json.dumps(broken)})
+    config = {"path": f"gs://{bucket}/registered", "endpoint_url": gcs_server.endpoint, "token": "{{gcs-broken.token}}"}
+    client.register_component("artifact_store", "broken-gcs", "gcs", config)
+    store = client.get_artifact_store("broken-gcs")
+    with pytest.raises(PermissionError) as caught:
+        store.exists("x")
+    assert "with credentials from the config's token (kept in secret 'gcs-broken')" in str(caught.value)
+    assert "hunter2" not in str(caught.value)

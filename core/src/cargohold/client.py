@@ -378,7 +378,8 @@ class Client:
             where = f"the {component.type} {component.name!r}"
             values = {field: _resolve(tx, value, where, field) for field, value in component.config.items()}
         mask(*(values[f] for f, v in component.config.items() if parse_secret_reference(v) is not None))
-        config = flavor.validate_config(values, stored=True)
+        secrets = {f: r.secret for f, v in component.config.items() if (r := parse_secret_reference(v)) is not None}
+        config = flavor.validate_config(values, stored=True, secrets=secrets)
         built = flavor.build(config, name=component.name, id=uuid.UUID(component.id), settings=settings)
         built.registered_as = (str(self.home), portable_url(self.registry.url), component.type, component.name)
         return built

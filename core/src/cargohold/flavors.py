@@ -15,11 +15,13 @@ if TYPE_CHECKING:
 
     from pydantic import ValidationError
 
-__all__ = ["STORED", "Flavor", "format_validation_error", "inspect_flavor"]
+__all__ = ["SECRETS", "STORED", "Flavor", "format_validation_error", "inspect_flavor"]
 
 
-#: The key of a config's validation context that marks values read back from a registered row, not given anew.
+#: Keys of a config's validation context: whether the values are read back from a registered row (not given
+#: anew), and the secret each field's value was resolved from, for messages that name where a value came from.
 STORED = "stored"
+SECRETS = "secrets"
 
 
 class Flavor:
@@ -69,16 +71,21 @@ class Flavor:
         return inspect_flavor(cls)[1]
 
     def validate_config(
-        self, values: Mapping[str, Any] | StackComponentConfig, *, stored: bool = False
+        self,
+        values: Mapping[str, Any] | StackComponentConfig,
+        *,
+        stored: bool = False,
+        secrets: Mapping[str, str] | None = None,
     ) -> StackComponentConfig:
         """Validate raw values with the flavor's config class, naming every bad field; ``stored`` values are a
-        registered row's, which may still lean on what the flavor's previous release allowed."""
+        registered row's, which may still lean on what the flavor's previous release allowed, and ``secrets``
+        names the secret each resolved field came from."""
         if isinstance(values, StackComponentConfig):
             return values
         from pydantic import ValidationError
 
         try:
-            return self.config_class.model_validate(dict(values), context=_context(stored))
+            return self.config_class.model_validate(dict(values), context=_context(stored, secrets))
         except ValidationError as exc:
             raise InvalidConfigError(format_validation_error(self.name, exc)) from None
 
@@ -87,7 +94,7 @@ class Flavor:
         from pydantic import ValidationError
 
         try:
-            self.config_class.model_validate(dict(values), context=_context(stored))
+            self.config_class.model_validate(dict(values), context=_context(stored, None))
         except ValidationError as exc:
             return dict(_field_errors(exc))
         return {}
@@ -130,9 +137,10 @@ class Flavor:
         return f"<{self.type} flavor {self.name!r}>"
 
 
-def _context(stored: bool) -> dict[str, bool]:
-    """The validation context a config's validators read: whether the values are a registered row's."""
-    return {STORED: stored}
+def _context(stored: bool, secrets: Mapping[str, str] | None) -> dict[str, Any]:
+    """The validation context a config's validators read: whether the values are a registered row's, and which
+    secret each field's value came from."""
+    return {STORED: stored, SECRETS: dict(secrets or {})}
 
 
 def inspect_flavor(cls: builtins.type[Flavor]) -> tuple[Flavor | None, list[str]]:

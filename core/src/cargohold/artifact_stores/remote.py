@@ -12,11 +12,11 @@ import functools
 import warnings
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self
 
-from pydantic import Field, ValidationInfo, model_validator
+from pydantic import Field, PrivateAttr, ValidationInfo, model_validator
 
 from cargohold.artifact_stores.base import BaseArtifactStoreConfig
 from cargohold.exceptions import DeadlineError, DeprecatedFieldWarning
-from cargohold.flavors import STORED
+from cargohold.flavors import SECRETS, STORED
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -61,6 +61,8 @@ class RemoteArtifactStoreConfig(BaseArtifactStoreConfig):
         "'environment' (the provider's default chain, see the flavor's README) or 'anonymous' (none). "
         "With no credential field set, it must be given.",
     )
+    #: The secret each credential field's value was resolved from (by the registry), for messages.
+    _secret_of: dict[str, str] = PrivateAttr(default_factory=dict)
 
     connect_timeout: float = Field(
         5.0, gt=0, description="Seconds to wait for a connection to the endpoint before a try fails."
@@ -86,6 +88,7 @@ class RemoteArtifactStoreConfig(BaseArtifactStoreConfig):
         """No store falls back to the environment unasked; a row registered before ``credentials`` existed
         still does, for one release, with a warning."""
         given = self.credential_fields_given()
+        self._secret_of = {f: s for f, s in (info.context or {}).get(SECRETS, {}).items() if f in given}
         chain = f"the environment's default chain ({self.DEFAULT_CHAIN})"
         if self.credentials is None and not given:
             if not (info.context or {}).get(STORED):
@@ -129,7 +132,9 @@ class RemoteArtifactStoreConfig(BaseArtifactStoreConfig):
             return "no credentials (anonymous requests)"
         if source == "environment":
             return f"credentials from the environment's default chain ({self.DEFAULT_CHAIN})"
-        return f"credentials from the config's {' and '.join(self.credential_fields_given())}"
+        secrets = sorted(set(self._secret_of.values()))
+        kept = f" (kept in secret {' and '.join(map(repr, secrets))})" if secrets else ""
+        return f"credentials from the config's {' and '.join(self.credential_fields_given())}{kept}"
 
 
 def apply_deadline(filesystem: AsyncFileSystem, seconds: float, where: str) -> None:
