@@ -26,7 +26,13 @@ if TYPE_CHECKING:
         RenamedField,
         WalkItem,
     )
-    from cargohold.artifact_stores.fsspec_store import FsspecArtifactStore, PartUpload, Reader, SizedStream
+    from cargohold.artifact_stores.fsspec_store import (
+        FsspecArtifactStore,
+        PartUpload,
+        Reader,
+        SizedStream,
+        UploadRecord,
+    )
     from cargohold.artifact_stores.remote import RemoteArtifactStoreConfig, apply_deadline, mapped_errors
     from cargohold.artifacts import METADATA, VisualizationFile, list_visualizations, load_metadata
     from cargohold.client import Client
@@ -63,7 +69,8 @@ _LAZY = {
         "cargohold.artifact_stores",
     ),
     **dict.fromkeys(
-        ["FsspecArtifactStore", "PartUpload", "Reader", "SizedStream"], "cargohold.artifact_stores.fsspec_store"
+        ["FsspecArtifactStore", "PartUpload", "Reader", "SizedStream", "UploadRecord"],
+        "cargohold.artifact_stores.fsspec_store",
     ),
     **dict.fromkeys(
         ["RemoteArtifactStoreConfig", "apply_deadline", "mapped_errors"], "cargohold.artifact_stores.remote"
@@ -128,6 +135,7 @@ __all__ = [
     "StackComponentConfig",
     "StackComponentSettings",
     "StackComponentType",
+    "UploadRecord",
     "Visualization",
     "VisualizationFile",
     "Visualizer",

@@ -16,13 +16,14 @@ from typing import IO, TYPE_CHECKING, Any, ClassVar, Literal, TypeVar, cast
 
 from cargohold._paths import inside, normalize, split_scheme
 from cargohold.artifact_stores._staged import READ_SIZE, PartUpload, Reader, SizedStream, StagedFile
+from cargohold.artifact_stores._upload_records import UploadRecord
 from cargohold.artifact_stores.base import STAGING_SUFFIX, BaseArtifactStore, FileStat, ObjectInfo, WalkItem
 from cargohold.exceptions import CargoholdError, OutsideStoreError, ProtectedPathError
 
 if TYPE_CHECKING:
     from fsspec import AbstractFileSystem
 
-__all__ = ["FsspecArtifactStore", "PartUpload", "Reader", "SizedStream"]
+__all__ = ["FsspecArtifactStore", "PartUpload", "Reader", "SizedStream", "UploadRecord"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
