@@ -8,10 +8,13 @@ import io
 import os
 import re
 import socket
+import subprocess
+import sys
 import threading
 import time
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -363,10 +366,41 @@ def test_a_refused_create_only_upload_aborts_its_parts(
     assert uploads(store) == []
 
 
-# -- resumed uploads: a killed process's parts are kept where their content is the file's ----------------------
+# -- resumed uploads: a dead writer's parts are kept where their content is the file's, a live writer's never touched
 
 
-def test_an_unfinished_upload_of_the_key_is_taken_up_keeping_only_parts_whose_content_matches(
+def _die_recording(store: S3ArtifactStore, key: str, upload_id: str) -> None:
+    """Record ``upload_id`` as this machine's writer of ``key`` does, in a process that then ends: a dead writer."""
+    recording = "import sys; from cargohold.plugin import UploadRecord; UploadRecord(*sys.argv[1:4]).keep(sys.argv[4])"
+    endpoint, bucket = store.filesystem.endpoint_url, key.partition("/")[0]
+    subprocess.run([sys.executable, "-c", recording, endpoint, bucket, key.partition("/")[2], upload_id], check=True)
+
+
+def _begin_old_version(
+    store: S3ArtifactStore, raw: Any, old: bytes, metadata: dict[str, str] | None = None
+) -> tuple[str, str]:
+    """An unfinished upload of ``big.bin`` holding ``old`` in parts of :data:`PART`, begun outside the store:
+    the bucket-relative key and the upload's id."""
+    bucket, key = _bucket_and_key(store, "big.bin")
+    begun = raw.call_s3("create_multipart_upload", Bucket=bucket, Key=key, Metadata=metadata or {})
+    for number in range(1, len(old) // PART + 1):
+        chunk = old[(number - 1) * PART : number * PART]
+        raw.call_s3("upload_part", Bucket=bucket, Key=key, UploadId=begun["UploadId"], PartNumber=number, Body=chunk)
+    return f"{bucket}/{key}", begun["UploadId"]
+
+
+def _count_parts(store: S3ArtifactStore) -> list[tuple[int, int]]:
+    """Each part the store sends from now on, as its number and size."""
+    sent: list[tuple[int, int]] = []
+    store.filesystem.connect()
+    store.filesystem.s3.meta.events.register(
+        "before-parameter-build.s3.UploadPart",
+        lambda params, **_: sent.append((params["PartNumber"], len(params["Body"]))),
+    )
+    return sent
+
+
+def test_a_dead_writers_upload_of_the_key_is_taken_up_keeping_only_parts_whose_content_matches(
     store: S3ArtifactStore,
     s3_server: EmulatorServer,
     raw_filesystem: Callable[[EmulatorServer], Any],
@@ -378,23 +412,85 @@ def test_an_unfinished_upload_of_the_key_is_taken_up_keeping_only_parts_whose_co
     old = os.urandom(2 * PART)
     new = old[:PART] + os.urandom(2 * PART + 7)
     raw = raw_filesystem(s3_server)
-    bucket, key = _bucket_and_key(store, "big.bin")
-    begun = raw.call_s3("create_multipart_upload", Bucket=bucket, Key=key, Metadata={store.mtime_metadata: "1.0"})
-    for number in (1, 2):
-        chunk = old[(number - 1) * PART : number * PART]
-        raw.call_s3("upload_part", Bucket=bucket, Key=key, UploadId=begun["UploadId"], PartNumber=number, Body=chunk)
-    sent: list[tuple[int, int]] = []
-    store.filesystem.connect()
-    store.filesystem.s3.meta.events.register(
-        "before-parameter-build.s3.UploadPart",
-        lambda params, **_: sent.append((params["PartNumber"], len(params["Body"]))),
-    )
+    key, upload_id = _begin_old_version(store, raw, old, {store.mtime_metadata: "1.0"})
+    _die_recording(store, key, upload_id)
+    sent = _count_parts(store)
     store.upload(io.BytesIO(new), "big.bin", len(new), mtime=1_700_000_000.5)
     assert sorted(sent) == [(2, PART), (3, PART), (4, 7)]
     assert store.open("big.bin", "rb").read() == new
-    recorded = raw.call_s3("head_object", Bucket=bucket, Key=key)["Metadata"][store.mtime_metadata]
+    bucket, _, bare_key = key.partition("/")
+    recorded = raw.call_s3("head_object", Bucket=bucket, Key=bare_key)["Metadata"][store.mtime_metadata]
     assert float(recorded) == 1_700_000_000.5  # the new record, not the one the dead upload began with
     assert uploads(store) == []
+    assert list((Path(os.environ["CARGOHOLD_CACHE_DIR"]) / "uploads").iterdir()) == []  # records gone with it
+
+
+def test_an_upload_no_writer_here_recorded_is_not_taken_up_and_is_left_for_cleanup(
+    store: S3ArtifactStore,
+    s3_server: EmulatorServer,
+    raw_filesystem: Callable[[EmulatorServer], Any],
+    uploads: Callable[..., list[str]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Another machine's upload may be running: its parts, though they are the file's, are not used."""
+    monkeypatch.setattr(store, "upload_part_size", PART)
+    data = os.urandom(2 * PART + 7)
+    key, upload_id = _begin_old_version(store, raw_filesystem(s3_server), data[: 2 * PART])
+    sent = _count_parts(store)
+    store.upload(io.BytesIO(data), "big.bin", len(data))
+    assert sorted(sent) == [(1, PART), (2, PART), (3, 7)]
+    assert store.open("big.bin", "rb").read() == data
+    assert uploads(store) == [key.partition("/")[2]]
+    assert store.abort_incomplete_uploads("", before=time.time()) == [f"s3://{key} (multipart upload {upload_id})"]
+    assert uploads(store) == []
+
+
+class _Gated(io.BytesIO):
+    """A source whose reads past ``at`` bytes wait for ``gate``, as a slow disk's would."""
+
+    def __init__(self, data: bytes, at: int, gate: threading.Event) -> None:
+        super().__init__(data)
+        self.at, self.gate = at, gate
+
+    def read(self, size: int | None = -1, /) -> bytes:
+        if self.tell() >= self.at:
+            assert self.gate.wait(timeout=60), "the gate was never opened"
+        return super().read(size)
+
+
+def test_two_live_writers_of_a_key_both_finish_and_the_last_to_finish_wins(
+    make_store: Callable[..., S3ArtifactStore], uploads: Callable[..., list[str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stalls after sending two parts; B writes the key meanwhile and never takes up A's live upload."""
+    a = make_store()
+    b = make_store(path=a.path)
+    for store in (a, b):
+        monkeypatch.setattr(store, "upload_part_size", PART)
+    first, second = os.urandom(4 * PART), os.urandom(4 * PART)
+    two_sent, released = threading.Event(), threading.Event()
+    sent_by_a = _count_parts(a)
+    a.filesystem.s3.meta.events.register("after-call.s3.UploadPart", lambda **_: len(sent_by_a) >= 2 and two_sent.set())
+    failed: list[BaseException] = []
+
+    def write_first() -> None:
+        try:
+            a.upload(_Gated(first, 2 * PART, released), "big.bin", len(first))
+        except BaseException as exc:
+            failed.append(exc)
+
+    writing = threading.Thread(target=write_first)
+    writing.start()
+    try:
+        assert two_sent.wait(timeout=60), "A never sent its first parts"
+        b.upload(io.BytesIO(second), "big.bin", len(second))
+        assert b.open("big.bin", "rb").read() == second
+    finally:
+        released.set()
+        writing.join(timeout=120)
+    assert not writing.is_alive()
+    assert failed == []
+    assert a.open("big.bin", "rb").read() == first
+    assert uploads(a) == []
 
 
 def test_an_adhoc_store_logs_in_with_the_environment(

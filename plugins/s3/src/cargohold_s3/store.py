@@ -17,7 +17,7 @@ from botocore import exceptions as boto
 from fsspec.asyn import sync_wrapper
 from s3fs import S3FileSystem
 
-from cargohold.plugin import FsspecArtifactStore, PartUpload, Reader, apply_deadline, mapped_errors
+from cargohold.plugin import FsspecArtifactStore, PartUpload, Reader, UploadRecord, apply_deadline, mapped_errors
 from cargohold_s3.flavor import S3ArtifactStoreConfig, S3ArtifactStoreSettings
 
 __all__ = ["S3ArtifactStore", "standard_error"]
@@ -122,9 +122,10 @@ class _S3FileSystem(S3FileSystem):  # type: ignore[misc]  # s3fs ships no type h
 class _MultipartUpload(PartUpload[dict[str, Any]]):
     """An S3 multipart upload, or one PutObject for a source that fits in a part; create-only sends If-None-Match.
 
-    A key's unfinished upload (its process was killed) is taken up: each part whose size and MD5 ETag match
-    the file's is kept, the others are sent again, and the completion names every part by its ETag, which
-    S3 checks, so the object is never a mix of two versions of the file.
+    A key's unfinished upload whose writer on this machine died (its ``UploadRecord`` is unlocked) is taken up:
+    each part whose size and MD5 ETag match the file's is kept, the others are sent again, and the completion
+    names every part by its ETag, which S3 checks, so the object is never a mix of two versions of the file.
+    A live writer's upload is never touched: two writers of a key each send their own, and the last to finish wins.
     """
 
     max_parts = 10_000
@@ -149,6 +150,8 @@ class _MultipartUpload(PartUpload[dict[str, Any]]):
         self._upload_id = ""
         #: The parts an interrupted upload sent, by number: their size and ETag.
         self._sent: dict[int, tuple[int, str]] = {}
+        #: Whose upload this is; AWS's endpoint depends on the region but a bucket's name is unique across it.
+        self._record = UploadRecord(str(fs.endpoint_url or "AWS"), bucket, key)
 
     @property
     def resumed(self) -> bool:
@@ -159,27 +162,39 @@ class _MultipartUpload(PartUpload[dict[str, Any]]):
         await self._fs._call_s3("put_object", Body=data, **self._object, **self._match, **self._metadata)
 
     async def start(self) -> None:
-        """Take up the newest unfinished upload of this key that holds parts, else begin one."""
+        """Take up the newest unfinished upload of this key that a dead writer left and that holds parts, else begin
+        one; either is recorded as this writer's until it is finished or aborted."""
         try:
-            self._upload_id, self._sent = await self._unfinished() if self._resume else ("", {})
-        except OSError as exc:  # a policy without s3:ListBucketMultipartUploads, a service without the call
-            logger.debug(
-                "Not resuming the upload of %s: its unfinished uploads cannot be listed (%s)", self._object["Key"], exc
-            )
-        if self._upload_id:
-            logger.info("Resuming the upload of %s: %d parts were sent before.", self._object["Key"], len(self._sent))
-            return
-        started = await self._fs._call_s3("create_multipart_upload", **self._object, **self._metadata)
-        self._upload_id = started["UploadId"]
+            dead = self._record.dead() if self._resume else set()
+            if dead:
+                try:
+                    self._upload_id, self._sent = await self._unfinished(dead)
+                except OSError as exc:  # a policy without s3:ListBucketMultipartUploads, a service without the call
+                    logger.debug(
+                        "Not resuming the upload of %s: its unfinished uploads cannot be listed (%s)",
+                        self._object["Key"],
+                        exc,
+                    )
+            if self._upload_id:
+                logger.info(
+                    "Resuming the upload of %s: %d parts were sent before.", self._object["Key"], len(self._sent)
+                )
+            else:
+                started = await self._fs._call_s3("create_multipart_upload", **self._object, **self._metadata)
+                self._upload_id = started["UploadId"]
+            self._record.keep(self._upload_id)
+        except BaseException:
+            self._record.drop()
+            raise
 
-    async def _unfinished(self) -> tuple[str, dict[int, tuple[int, str]]]:
-        """The newest unfinished upload of this key that holds parts: its id, and each part's size and ETag by
-        number; ``("", {})`` when there is none."""
+    async def _unfinished(self, dead: set[str]) -> tuple[str, dict[int, tuple[int, str]]]:
+        """The newest unfinished upload of this key among the ``dead`` writers' that holds parts: its id, and each
+        part's size and ETag by number; ``("", {})`` when there is none."""
         found = []
         listing: dict[str, Any] = {"Bucket": self._object["Bucket"], "Prefix": self._object["Key"]}
         while True:
             page = await self._fs._call_s3("list_multipart_uploads", **listing)
-            found += [u for u in page.get("Uploads", []) if u["Key"] == self._object["Key"]]
+            found += [u for u in page.get("Uploads", []) if u["Key"] == self._object["Key"] and u["UploadId"] in dead]
             if not page.get("IsTruncated"):
                 break
             listing.update(KeyMarker=page["NextKeyMarker"], UploadIdMarker=page["NextUploadIdMarker"])
@@ -225,9 +240,13 @@ class _MultipartUpload(PartUpload[dict[str, Any]]):
             **self._object,
             **self._match,
         )
+        self._record.drop()
 
     async def abort(self) -> None:
-        await self._fs._call_s3("abort_multipart_upload", UploadId=self._upload_id, **self._object)
+        try:
+            await self._fs._call_s3("abort_multipart_upload", UploadId=self._upload_id, **self._object)
+        finally:
+            self._record.drop()  # an upload left behind by a failed abort is cleanup's, not a rerun's
 
 
 class S3ArtifactStore(FsspecArtifactStore):
