@@ -21,7 +21,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).parent
 #: Started first, as the longest: a lane that takes it early leaves the short ones to fill in beside it.
-LONGEST_FIRST = ("tests_integration", "tests_testkit", "tests_core")
+LONGEST_FIRST = ("tests_integration", "min_versions", "tests_testkit", "tests_core")
 _print_lock = threading.Lock()
 
 

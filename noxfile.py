@@ -80,6 +80,33 @@ def tests_plugin(session: nox.Session, plugin: str) -> None:
     _pytest(session, "-n", "2", f"tests/{plugin}")
 
 
+@nox.session(python=PYTHON, venv_backend="uv", tags=["ci"])
+def min_versions(session: nox.Session) -> None:
+    """Core, local and s3 with every dependency that they and the kit declare at its lowest allowed version, so
+    a floor set too low fails here; the test tools come newest within those floors.
+
+    Each step adds one distribution and runs its tests as its own session would: s3fs pins fsspec to its own
+    release, so core's fsspec floor holds only before s3 comes in. uv's ``lowest-direct`` floors what the
+    pyprojects name; what those bring in (botocore through aiobotocore, say) comes newest.
+    """
+    _debian(session, POSTGRES)
+    floored = [f"{CORE}[keyring,postgresql]", TESTKIT]
+    for tests in ["core", "local", "s3"]:
+        floored += [f"./plugins/{tests}"] if tests in PLUGINS else []
+        session.install("--resolution", "lowest-direct", *floored)
+        session.install("--constraint", _installed(session), *TEST_TOOLS, *PLUGINS.get(tests, []))
+        _pytest(session, "-n", "2", f"tests/{tests}")
+
+
+def _installed(session: nox.Session) -> str:
+    """A constraints file pinning what the session's venv holds now (its own distributions aside)."""
+    frozen = session.run("uv", "pip", "freeze", external=True, silent=True)
+    pins = [line for line in str(frozen).splitlines() if "==" in line]
+    path = Path(session.create_tmp()) / "installed.txt"
+    path.write_text("\n".join(pins) + "\n")
+    return str(path)
+
+
 @nox.session(python=PYTHON, tags=["ci"])
 def tests_testkit(session: nox.Session) -> None:
     """The kit itself: the emulator launchers, the scaffold and the flavor checks."""
