@@ -198,3 +198,18 @@ def test_cp_and_sync_keep_jobs_requests_in_flight_and_never_more(s3_server: Emul
     assert 2 <= copied[1] <= 4, copied
     assert synced[0] >= 48 + 24
     assert 2 <= synced[1] <= 4, synced
+
+
+def test_cp_keeps_more_in_flight_than_botocores_default_pool(
+    s3_server: EmulatorServer, tmp_path: Path
+) -> None:
+    """``--jobs 16`` (the default) has 16 requests in flight, not the 10 of botocore's default connection pool."""
+    source = tmp_path / "many"
+    source.mkdir()
+    for i in range(64):
+        (source / f"f{i}").write_bytes(bytes([i]) * 1000)
+    with LatencyProxy(s3_server.endpoint, delay=0.05) as proxy:
+        root = f"s3://cargohold-tests/{uuid.uuid4().hex}"
+        _register("far", root, f"--endpoint-url={proxy.endpoint}", "--key=testing", "--secret=testing")
+        fs("cp", "-r", "--jobs", "16", f"{source}/", "far:many")
+    assert 10 < proxy.peak_in_flight <= 16, proxy.peak_in_flight

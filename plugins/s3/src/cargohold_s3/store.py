@@ -28,6 +28,9 @@ _TIMEOUTS = (boto.ConnectTimeoutError, boto.ReadTimeoutError)
 _UNREACHABLE = (boto.ConnectionError, boto.HTTPClientError)
 #: The largest object CopyObject copies in one request.
 _COPY_LIMIT = 5 << 30
+#: Connections the store's one client may keep open: every ``--jobs`` thread shares that client, and botocore's
+#: default pool of 10 held ``cp``'s default 16 jobs to 10 requests at once. Connections open only as they are used.
+_CONNECTIONS = 64
 _NO_CREDENTIALS = (boto.NoCredentialsError, boto.PartialCredentialsError, boto.CredentialRetrievalError)
 
 
@@ -271,6 +274,7 @@ class S3ArtifactStore(FsspecArtifactStore):
             "connect_timeout": config.connect_timeout,
             "read_timeout": config.read_timeout,
             "retries": {"max_attempts": config.retries + 1, "mode": "standard"},  # botocore counts the first try
+            "max_pool_connections": _CONNECTIONS,
         }
         if config.region:
             config_kwargs["region_name"] = config.region
