@@ -200,9 +200,7 @@ def test_cp_and_sync_keep_jobs_requests_in_flight_and_never_more(s3_server: Emul
     assert 2 <= synced[1] <= 4, synced
 
 
-def test_cp_keeps_more_in_flight_than_botocores_default_pool(
-    s3_server: EmulatorServer, tmp_path: Path
-) -> None:
+def test_cp_keeps_more_in_flight_than_botocores_default_pool(s3_server: EmulatorServer, tmp_path: Path) -> None:
     """``--jobs 16`` (the default) has 16 requests in flight, not the 10 of botocore's default connection pool."""
     source = tmp_path / "many"
     source.mkdir()
