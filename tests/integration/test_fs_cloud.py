@@ -15,6 +15,8 @@ import pytest
 from fs_cli import CLI, fs, tree
 
 from cargohold import transfer
+from cargohold_testkit.proxy import LatencyProxy
+from cargohold_testkit.servers import EmulatorServer
 
 
 @pytest.fixture
@@ -208,3 +210,50 @@ def test_a_copy_between_two_s3_stores_of_one_account_stays_inside_the_service(
     assert requests["CopyObject"] == 1
     assert not {"GetObject", "PutObject", "UploadPart"} & set(requests), requests
     assert store_named("s3b").size("f.bin") == 7 << 20
+
+
+def _register_behind(proxy: LatencyProxy, bucket: str) -> None:
+    """An s3 store ``far`` whose requests go through ``proxy`` (the files come from local paths, hence this folder)."""
+    root = f"s3://{bucket}/{uuid.uuid4().hex}"
+    fields = [f"--endpoint-url={proxy.endpoint}", "--key=testing", "--secret=testing"]
+    register = [*CLI, "artifact-store", "register", "far", "--flavor", "s3", "--path", root, *fields]
+    subprocess.run(register, capture_output=True, text=True, timeout=120, check=True)
+
+
+def test_cp_and_sync_keep_jobs_requests_in_flight_and_never_more(
+    servers: dict[str, EmulatorServer], bucket: str, tmp_path: Path
+) -> None:
+    """Through a proxy that holds every request and reply 50 ms, as a network would: with ``--jobs 4`` at least two
+    requests are in flight at once (the files move in parallel) and never more than four (one limit, not a pool of
+    threads each running coroutines), for ``cp -r``, and for ``sync``'s comparisons (a HEAD each) and copies."""
+    source = tmp_path / "many"
+    for i in range(48):
+        (source / f"d{i % 3}").mkdir(parents=True, exist_ok=True)
+        (source / f"d{i % 3}" / f"f{i}").write_bytes(bytes([i]) * 1000)
+    with LatencyProxy(servers["s3"].endpoint, delay=0.05) as proxy:
+        _register_behind(proxy, bucket)
+        fs("cp", "-r", "--jobs", "4", f"{source}/", "far:many")
+        copied = (proxy.requests, proxy.peak_in_flight)
+        for i in range(0, 48, 2):  # half the files edited, their sizes kept
+            (source / f"d{i % 3}" / f"f{i}").write_bytes(bytes([i + 1]) * 1000)
+        proxy.reset()
+        assert "Synced 24 files" in fs("sync", "--jobs", "4", f"{source}/", "far:many").stderr
+        synced = (proxy.requests, proxy.peak_in_flight)
+    assert copied[0] >= 48
+    assert 2 <= copied[1] <= 4, copied
+    assert synced[0] >= 48 + 24
+    assert 2 <= synced[1] <= 4, synced
+
+
+def test_cp_keeps_more_in_flight_than_botocores_default_pool(
+    servers: dict[str, EmulatorServer], bucket: str, tmp_path: Path
+) -> None:
+    """``--jobs 16`` (the default) has 16 requests in flight, not the 10 of botocore's default connection pool."""
+    source = tmp_path / "many"
+    source.mkdir()
+    for i in range(64):
+        (source / f"f{i}").write_bytes(bytes([i]) * 1000)
+    with LatencyProxy(servers["s3"].endpoint, delay=0.05) as proxy:
+        _register_behind(proxy, bucket)
+        fs("cp", "-r", "--jobs", "16", f"{source}/", "far:many")
+    assert 10 < proxy.peak_in_flight <= 16, proxy.peak_in_flight

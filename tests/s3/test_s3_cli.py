@@ -13,9 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fs_cli import fs
 
-from cargohold_testkit.proxy import LatencyProxy
 from cargohold_testkit.servers import EmulatorServer
 
 CARGOHOLD = str(Path(sys.executable).with_name("cargohold"))
@@ -174,40 +172,3 @@ def test_plain_credentials_given_to_register_never_show() -> None:
     shown = _output(done)
     for value in (key, secret, token):
         assert value not in shown
-
-
-def test_cp_and_sync_keep_jobs_requests_in_flight_and_never_more(s3_server: EmulatorServer, tmp_path: Path) -> None:
-    """Through a proxy that holds every request and reply 50 ms, as a network would: with ``--jobs 4`` at least two
-    requests are in flight at once (the files move in parallel) and never more than four (one limit, not a pool of
-    threads each running coroutines), for ``cp -r``, and for ``sync``'s comparisons (a HEAD each) and copies."""
-    source = tmp_path / "many"
-    for i in range(48):
-        (source / f"d{i % 3}").mkdir(parents=True, exist_ok=True)
-        (source / f"d{i % 3}" / f"f{i}").write_bytes(bytes([i]) * 1000)
-    with LatencyProxy(s3_server.endpoint, delay=0.05) as proxy:
-        root = f"s3://cargohold-tests/{uuid.uuid4().hex}"
-        _register("far", root, f"--endpoint-url={proxy.endpoint}", "--key=testing", "--secret=testing")
-        fs("cp", "-r", "--jobs", "4", f"{source}/", "far:many")
-        copied = (proxy.requests, proxy.peak_in_flight)
-        for i in range(0, 48, 2):  # half the files edited, their sizes kept
-            (source / f"d{i % 3}" / f"f{i}").write_bytes(bytes([i + 1]) * 1000)
-        proxy.reset()
-        assert "Synced 24 files" in fs("sync", "--jobs", "4", f"{source}/", "far:many").stderr
-        synced = (proxy.requests, proxy.peak_in_flight)
-    assert copied[0] >= 48
-    assert 2 <= copied[1] <= 4, copied
-    assert synced[0] >= 48 + 24
-    assert 2 <= synced[1] <= 4, synced
-
-
-def test_cp_keeps_more_in_flight_than_botocores_default_pool(s3_server: EmulatorServer, tmp_path: Path) -> None:
-    """``--jobs 16`` (the default) has 16 requests in flight, not the 10 of botocore's default connection pool."""
-    source = tmp_path / "many"
-    source.mkdir()
-    for i in range(64):
-        (source / f"f{i}").write_bytes(bytes([i]) * 1000)
-    with LatencyProxy(s3_server.endpoint, delay=0.05) as proxy:
-        root = f"s3://cargohold-tests/{uuid.uuid4().hex}"
-        _register("far", root, f"--endpoint-url={proxy.endpoint}", "--key=testing", "--secret=testing")
-        fs("cp", "-r", "--jobs", "16", f"{source}/", "far:many")
-    assert 10 < proxy.peak_in_flight <= 16, proxy.peak_in_flight
