@@ -4,13 +4,11 @@ and peak memory stays small."""
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 from clouds import place, register
 from harness import Figure, NotAvailableError, Result, missing, quiet_env, scratch, script
-from memory import LAUNCHER
+from memory import peak_rss_and_stderr
 
 MB = 1 << 20
 #: Files in the tree on each store, and in the smaller tree each is compared with; moto takes ~7 ms a file.
@@ -35,13 +33,11 @@ def _tree(top: Path, files: int) -> Path:
 
 
 def _copy(argv: list[str], env: dict[str, str]) -> tuple[int, tuple[int, int] | None]:
-    """Peak resident bytes of one CLI copy (its own, from ``LAUNCHER``), and the counts of its first progress line
+    """Peak resident bytes of one CLI copy, and the counts of its first progress line
     after a file arrived: files done, and files listed by then."""
-    done = subprocess.run([sys.executable, "-c", LAUNCHER, *argv], env=env, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise RuntimeError(f"{' '.join(argv)} exited {done.returncode}: {done.stderr[-2000:]}")
-    first = next((m for line in done.stderr.splitlines() if (m := _LINE.match(line)) and int(m[1])), None)
-    return int(done.stdout) * 1024, (int(first[1]), int(first[2])) if first else None
+    peak, stderr = peak_rss_and_stderr(argv, env)
+    first = next((m for line in stderr.splitlines() if (m := _LINE.match(line)) and int(m[1])), None)
+    return peak, (int(first[1]), int(first[2])) if first else None
 
 
 def _flavor(flavor: str, workdir: Path) -> Figure:

@@ -36,10 +36,15 @@ sys.exit(os.waitstatus_to_exitcode(status))
 
 def peak_rss(argv: list[str], env: dict[str, str]) -> int:
     """Peak resident bytes of one process (its own, from wait4 in ``LAUNCHER``), which must succeed."""
+    return peak_rss_and_stderr(argv, env)[0]
+
+
+def peak_rss_and_stderr(argv: list[str], env: dict[str, str]) -> tuple[int, str]:
+    """:func:`peak_rss`, and what the process printed on stderr (its progress lines, for one)."""
     done = subprocess.run([sys.executable, "-c", LAUNCHER, *argv], env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(argv)} exited {done.returncode}: {done.stderr[-2000:]}")
-    return int(done.stdout) * 1024  # kilobytes on Linux
+    return int(done.stdout) * 1024, done.stderr  # kilobytes on Linux
 
 
 def source_files(workdir: Path) -> dict[int, Path]:
