@@ -179,6 +179,18 @@ class AzureArtifactStore(FsspecArtifactStore):
         self.filesystem.cp_file(self._fs_path(src), self._fs_path(dst), overwrite=False)
 
 
+class _Hashing:
+    """A reader whose bytes update ``md5`` as they pass."""
+
+    def __init__(self, reader: Reader, md5: hashlib._Hash) -> None:
+        self._reader, self._md5 = reader, md5
+
+    def read(self, size: int = -1, /) -> bytes:
+        data = self._reader.read(size)
+        self._md5.update(data)
+        return data
+
+
 class _BlockUpload(PartUpload[str]):
     """Staged blocks and one Put Block List, or one Put Blob for a source that fits in a block.
 
@@ -203,15 +215,7 @@ class _BlockUpload(PartUpload[str]):
     def hashing(self, reader: Reader) -> Reader:
         """``reader``, its bytes hashed as they pass: a block list commits with their Content-MD5, as a single
         Put Blob gets from the service, so that ``sync --checksum`` can compare it."""
-        md5 = self._md5
-
-        class Hashing:
-            def read(self, size: int = -1, /) -> bytes:
-                data = reader.read(size)
-                md5.update(data)
-                return data
-
-        return Hashing()
+        return _Hashing(reader, self._md5)
 
     async def whole(self, data: bytes) -> None:
         await self._client.upload_blob(data, overwrite=not self._create_only, metadata=self._metadata)
