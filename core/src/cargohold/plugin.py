@@ -33,7 +33,12 @@ if TYPE_CHECKING:
         SizedStream,
         UploadRecord,
     )
-    from cargohold.artifact_stores.remote import RemoteArtifactStoreConfig, apply_deadline, mapped_errors
+    from cargohold.artifact_stores.remote import (
+        RemoteArtifactStoreConfig,
+        anon_as_credentials,
+        apply_deadline,
+        mapped_errors,
+    )
     from cargohold.artifacts import METADATA, VisualizationFile, list_visualizations, load_metadata
     from cargohold.client import Client
     from cargohold.components import StackComponent, StackComponentConfig, StackComponentSettings, StackComponentType
@@ -73,7 +78,8 @@ _LAZY = {
         "cargohold.artifact_stores.fsspec_store",
     ),
     **dict.fromkeys(
-        ["RemoteArtifactStoreConfig", "apply_deadline", "mapped_errors"], "cargohold.artifact_stores.remote"
+        ["RemoteArtifactStoreConfig", "anon_as_credentials", "apply_deadline", "mapped_errors"],
+        "cargohold.artifact_stores.remote",
     ),
     **dict.fromkeys(["METADATA", "VisualizationFile", "list_visualizations", "load_metadata"], "cargohold.artifacts"),
     "Client": "cargohold.client",
@@ -140,6 +146,7 @@ __all__ = [
     "VisualizationFile",
     "Visualizer",
     "WalkItem",
+    "anon_as_credentials",
     "apply_deadline",
     "home",
     "hookimpl",

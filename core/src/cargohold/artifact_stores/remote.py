@@ -27,12 +27,19 @@ __all__ = [
     "BULK_METHODS",
     "CredentialsSource",
     "RemoteArtifactStoreConfig",
+    "anon_as_credentials",
     "apply_deadline",
     "mapped_errors",
 ]
 
 #: Where a store's credentials come from: the config's credential fields, the provider's default chain, or none.
 CredentialsSource = Literal["config", "environment", "anonymous"]
+
+
+def anon_as_credentials(value: object) -> CredentialsSource | None:
+    """A former ``anon`` field as ``credentials`` (a ``RenamedField`` conversion): ``true`` made requests without
+    credentials; ``false``, every old row's default, says nothing ``credentials`` needs."""
+    return "anonymous" if value is True else None
 
 
 #: fsspec methods that move a file's bytes, and the raw request calls (s3fs's ``call_s3``, gcsfs's ``call``)

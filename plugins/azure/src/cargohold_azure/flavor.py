@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any, ClassVar, Self
+from typing import ClassVar, Self
 
 from pydantic import Field, field_validator, model_validator
 
@@ -13,6 +13,7 @@ from cargohold.plugin import (
     RemoteArtifactStoreConfig,
     RenamedField,
     SecretField,
+    anon_as_credentials,
     hookimpl,
     parse_secret_reference,
 )
@@ -27,11 +28,6 @@ _ACCOUNT = re.compile(r"^[a-z0-9]{3,24}$")
 _SERVICE_PRINCIPAL = ("client_id", "client_secret", "tenant_id")
 
 
-def _anon_as_credentials(value: Any) -> Any:
-    """``anon: true`` read a public container; ``false``, every row's default, says nothing ``credentials`` needs."""
-    return "anonymous" if value is True else None
-
-
 class AzureArtifactStoreConfig(RemoteArtifactStoreConfig):
     """A folder in an Azure Blob Storage container, and one way of logging in: credentials in the config, or,
     when ``credentials`` says so, adlfs's default chain or none; see the plugin's README."""
@@ -39,7 +35,7 @@ class AzureArtifactStoreConfig(RemoteArtifactStoreConfig):
     SUPPORTED_SCHEMES: ClassVar[frozenset[str]] = frozenset({"az://", "abfs://"})
     RENAMED_FIELDS: ClassVar[Mapping[str, RenamedField]] = {
         "connection_timeout": RenamedField("connect_timeout"),
-        "anon": RenamedField("credentials", _anon_as_credentials, "anon: true read a public container"),
+        "anon": RenamedField("credentials", anon_as_credentials, "anon: true read a public container"),
     }
     CREDENTIAL_FIELDS: ClassVar[tuple[str, ...]] = (
         "connection_string",

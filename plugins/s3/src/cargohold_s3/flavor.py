@@ -15,6 +15,7 @@ from cargohold.plugin import (
     RenamedField,
     SecretField,
     StackComponentSettings,
+    anon_as_credentials,
     hookimpl,
 )
 
@@ -58,11 +59,6 @@ def _bucket_problem(bucket: str) -> str | None:
     return None
 
 
-def _anon_as_credentials(value: Any) -> Any:
-    """``anon: true`` sent unsigned requests; ``false``, every row's default, says nothing ``credentials`` needs."""
-    return "anonymous" if value is True else None
-
-
 def _attempts_to_retries(value: Any) -> Any:
     """``max_attempts`` counted the first try; ``retries`` counts only the tries after it."""
     return value - 1 if isinstance(value, int) and not isinstance(value, bool) else value
@@ -79,7 +75,7 @@ class S3ArtifactStoreConfig(RemoteArtifactStoreConfig):
     SUPPORTED_SCHEMES: ClassVar[frozenset[str]] = frozenset({"s3://"})
     RENAMED_FIELDS: ClassVar[Mapping[str, RenamedField]] = {
         "max_attempts": RenamedField("retries", _attempts_to_retries, "max_attempts counted the first try"),
-        "anon": RenamedField("credentials", _anon_as_credentials, "anon: true sent unsigned requests"),
+        "anon": RenamedField("credentials", anon_as_credentials, "anon: true sent unsigned requests"),
     }
     CREDENTIAL_FIELDS: ClassVar[tuple[str, ...]] = ("key", "secret", "token")
     CONFIG_CREDENTIALS: ClassVar[str] = "key and secret"
