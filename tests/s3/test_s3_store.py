@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from cargohold.plugin import UploadRecord
 from cargohold_s3.flavor import S3ArtifactStoreFlavor
 from cargohold_s3.store import S3ArtifactStore
 from cargohold_testkit import (
@@ -443,6 +444,22 @@ def test_an_upload_no_writer_here_recorded_is_not_taken_up_and_is_left_for_clean
     assert uploads(store) == [key.partition("/")[2]]
     assert store.abort_incomplete_uploads("", before=time.time()) == [f"s3://{key} (multipart upload {upload_id})"]
     assert uploads(store) == []
+
+
+def test_cleanup_leaves_the_upload_a_live_writer_here_holds_and_aborts_a_dead_ones(
+    store: S3ArtifactStore, s3_server: EmulatorServer, raw_filesystem: Callable[[EmulatorServer], Any]
+) -> None:
+    """Even with no age limit, an upload whose writer on this machine still runs is not cleanup's to abort."""
+    raw = raw_filesystem(s3_server)
+    key, dead_id = _begin_old_version(store, raw, os.urandom(PART))
+    _die_recording(store, key, dead_id)
+    _, live_id = _begin_old_version(store, raw, os.urandom(PART))
+    bucket, _, bare_key = key.partition("/")
+    writer = UploadRecord(store.filesystem.endpoint_url, bucket, bare_key)
+    writer.keep(live_id)  # held as a running writer holds it: its record locked
+    assert store.abort_incomplete_uploads("", before=time.time()) == [f"s3://{key} (multipart upload {dead_id})"]
+    writer.drop()
+    assert store.abort_incomplete_uploads("", before=time.time()) == [f"s3://{key} (multipart upload {live_id})"]
 
 
 class _Gated(io.BytesIO):

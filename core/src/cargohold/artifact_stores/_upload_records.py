@@ -29,7 +29,8 @@ class UploadRecord:
 
     ``dead`` locks the records of the destination's dead writers and gives their upload ids; ``keep`` makes one
     of those, or a new record, this writer's and removes the others; ``drop`` removes it once the upload is
-    finished or aborted. A record that cannot be read or written (a read-only cache folder) only costs a resume.
+    finished or aborted; ``live`` gives the ids of the uploads that live writers hold. A record that cannot be
+    read or written (a read-only cache folder) only costs a resume.
     """
 
     def __init__(self, *destination: str) -> None:
@@ -50,6 +51,16 @@ class UploadRecord:
         except OSError as exc:
             logger.debug("Cannot read the upload records in %s (%s); no upload is taken up.", self._folder, exc)
         return set(self._dead)
+
+    def live(self) -> set[str]:
+        """The upload ids the destination's live writers on this machine recorded: uploads cleanup must not abort."""
+        if sys.platform == "win32":
+            return set()
+        try:
+            return {upload_id for path in self._folder.glob(f"{self._prefix}.*") if (upload_id := _locked_id(path))}
+        except OSError as exc:
+            logger.debug("Cannot read the upload records in %s (%s); no upload is known to be live.", self._folder, exc)
+            return set()
 
     def keep(self, upload_id: str) -> None:
         """Record ``upload_id`` as this writer's, in its dead writer's record or a new one; the other dead writers'
@@ -113,6 +124,21 @@ def _lock_dead(path: Path) -> tuple[str, int] | None:
         return upload_id, fd
     os.close(fd)
     return None
+
+
+def _locked_id(path: Path) -> str:
+    """The upload id in the record at ``path`` when its writer holds it locked (is alive), else ``""``."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:  # removed meanwhile: its upload is finished or aborted
+        return ""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return os.read(fd, 4096).decode(errors="replace")
+    finally:
+        os.close(fd)  # lets go of a lock taken on a dead writer's record
+    return ""
 
 
 def _remove(path: Path, fd: int) -> None:

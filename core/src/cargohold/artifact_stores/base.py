@@ -301,7 +301,8 @@ class BaseArtifactStore(StackComponent, abc.ABC):
 
     def abort_incomplete_uploads(self, path: str, before: float, dry_run: bool = False) -> list[str]:
         """Abort the uploads under ``path`` started before ``before`` (a Unix time) and never finished, which
-        hold storage unseen (S3's multipart uploads); what was (with ``dry_run``, would be) aborted, in words.
+        hold storage unseen (S3's multipart uploads), but those a live writer here holds (``UploadRecord.live``);
+        what was (with ``dry_run``, would be) aborted, in words.
         None by default: most backends keep nothing of an unfinished write, or expire it themselves."""
         return []
 

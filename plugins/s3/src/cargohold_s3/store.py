@@ -122,6 +122,12 @@ class _S3FileSystem(S3FileSystem):  # type: ignore[misc]  # s3fs ships no type h
     call_s3 = sync_wrapper(_call_s3)
 
 
+def _upload_record(fs: _S3FileSystem, bucket: str, key: str) -> UploadRecord:
+    """The records of this machine's writers of ``key``; AWS's endpoint depends on the region, but a bucket's
+    name is unique across it."""
+    return UploadRecord(str(fs.endpoint_url or "AWS"), bucket, key)
+
+
 class _MultipartUpload(PartUpload[dict[str, Any]]):
     """An S3 multipart upload, or one PutObject for a source that fits in a part; create-only sends If-None-Match.
 
@@ -153,8 +159,7 @@ class _MultipartUpload(PartUpload[dict[str, Any]]):
         self._upload_id = ""
         #: The parts an interrupted upload sent, by number: their size and ETag.
         self._sent: dict[int, tuple[int, str]] = {}
-        #: Whose upload this is; AWS's endpoint depends on the region but a bucket's name is unique across it.
-        self._record = UploadRecord(str(fs.endpoint_url or "AWS"), bucket, key)
+        self._record = _upload_record(fs, bucket, key)
 
     @property
     def resumed(self) -> bool:
@@ -418,6 +423,8 @@ class S3ArtifactStore(FsspecArtifactStore):
             for upload in page.get("Uploads", []):
                 if upload["Initiated"].timestamp() >= before:
                     continue
+                if upload["UploadId"] in _upload_record(fs, bucket, upload["Key"]).live():
+                    continue  # a writer on this machine is still sending it
                 found.append(f"s3://{bucket}/{upload['Key']} (multipart upload {upload['UploadId']})")
                 if not dry_run:
                     self._run(
