@@ -14,16 +14,18 @@ P1_ROUNDS = 21
 HEAVY = ("s3fs", "botocore", "aiobotocore", "gcsfs", "google", "adlfs", "azure")
 
 
-def _flavors(env: dict[str, str]) -> list[tuple[str, list[str]]]:
-    """(name, URL schemes) of every installed artifact store flavor, found by a child process."""
+def _flavors(env: dict[str, str]) -> list[tuple[str, list[str], bool]]:
+    """(name, URL schemes, whether its config names a credentials source) of every installed artifact store
+    flavor, found by a child process."""
     code = (
         "import json\n"
         "from cargohold.plugins import get_flavor_registry\n"
-        "print(json.dumps([[n, sorted(f.config_class.SUPPORTED_SCHEMES)]\n"
-        "                  for (t, n), f in get_flavor_registry().items() if t == 'artifact_store']))\n"
+        "print(json.dumps([[n, sorted(c.SUPPORTED_SCHEMES), 'credentials' in c.model_fields]\n"
+        "                  for (t, n), f in get_flavor_registry().items() if t == 'artifact_store'\n"
+        "                  for c in [f.config_class]]))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
-    return [(name, schemes) for name, schemes in json.loads(out)]
+    return [(name, schemes, credentials) for name, schemes, credentials in json.loads(out)]
 
 
 def p1() -> Result:
@@ -39,7 +41,7 @@ def p1() -> Result:
         paired = alternate(lambda: run_timed(ours, env), lambda: run_timed(baseline, env), P1_ROUNDS)
         fresh = {**env, "CARGOHOLD_NO_PLUGIN_CACHE": "1"}
         first = alternate(lambda: run_timed(ours, fresh), lambda: run_timed(baseline, fresh), P1_ROUNDS)
-    names = ", ".join(name for name, _ in flavors)
+    names = ", ".join(name for name, *_ in flavors)
     title = f"`cargohold flavor list`, cold, {len(flavors)} flavors installed ({names})"
     return Result(
         "P1",
@@ -101,18 +103,18 @@ def p2() -> Result:
         env = {**quiet_env(home), "CARGOHOLD_NO_PLUGIN_CACHE": "1"}  # the worst case: every plugin imported
         flavors = _flavors(env)
         figures.append(_absent("`cargohold flavor list`", *_imported([cargohold, "flavor", "list"], env)))
-        for name, _ in flavors:
+        for name, *_ in flavors:
             argv = [cargohold, "flavor", "describe", name]
             figures.append(_absent(f"`cargohold flavor describe {name}`", *_imported(argv, env)))
         help_run = subprocess.run([cargohold, "artifact-store", "register", "--help"], env=env, capture_output=True)
-        for name, schemes in flavors:
+        for name, schemes, credentials in flavors:
             measure = f"`cargohold artifact-store register --flavor {name}`"
             if help_run.returncode != 0:
                 figures.append(missing(measure, "no heavy import", "no `artifact-store register` command yet"))
                 continue
             argv = [cargohold, "artifact-store", "register", f"p2-{name}", "--flavor", name]
             argv += ["--path", _store_path(schemes, home)]
-            if schemes != [""]:  # the cloud flavors: a new store names where its credentials come from
+            if credentials:  # the cloud flavors: a new store names where its credentials come from
                 argv.append("--credentials=environment")
             figures.append(_absent(measure, *_imported(argv, env)))
     return Result(
