@@ -47,7 +47,7 @@ def test_a_store_registered_with_max_attempts_loads_works_and_says_it_is_depreca
         store = cast(S3ArtifactStore, Client().get_artifact_store(old_store))
     assert (store.config.retries, store.config.connect_timeout, store.config.read_timeout) == (4, 4.0, 15.0)
     botocore = store.filesystem.config_kwargs
-    assert botocore["retries"]["max_attempts"] == 5  # the same tries per request as before the rename
+    assert botocore["retries"]["total_max_attempts"] == 5  # five tries in all, as max_attempts said
     with store.open("x.bin", "wb") as f:
         f.write(b"still works")
     with store.open("x.bin", "rb") as f:

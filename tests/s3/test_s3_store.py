@@ -191,6 +191,34 @@ def test_a_hung_endpoint_times_out(make_store: Callable[..., S3ArtifactStore]) -
     assert type(caught.value.__cause__).__name__ == "ReadTimeoutError"
 
 
+@pytest.mark.parametrize("call", ["listing", "upload"])
+def test_a_hung_endpoint_is_tried_retries_plus_one_times_each_bounded_by_the_read_timeout(
+    call: str, make_store: Callable[..., S3ArtifactStore]
+) -> None:
+    """Counted at the server. The call runs in a thread so that an unbounded wait fails the test instead of hanging
+    it: an upload once waited for ever on the ``100 Continue`` a hung server never sends."""
+    raised: list[BaseException] = []
+    with HungServer() as hung:
+        store = make_store(endpoint_url=hung.endpoint, read_timeout=0.5, retries=1)
+        calls = {
+            "listing": lambda: store.listdir(store.path),
+            "upload": lambda: store.upload(io.BytesIO(b"x" * 1000), "small.bin", 1000),
+        }
+
+        def run() -> None:
+            try:
+                calls[call]()
+            except BaseException as exc:  # handed to the test's thread
+                raised.append(exc)
+
+        worker = threading.Thread(target=run, daemon=True)  # one stuck on the old code must not keep pytest alive
+        worker.start()
+        worker.join(30)
+        assert not worker.is_alive(), "the call was still waiting on the hung endpoint"
+        assert hung.requests == 2
+    assert [type(exc) for exc in raised] == [TimeoutError]
+
+
 def test_an_open_file_reports_a_dead_endpoint_as_connection_error(make_store: Callable[..., S3ArtifactStore]) -> None:
     store = make_store(endpoint_url=f"http://127.0.0.1:{_free_port()}", retries=0)
     store.filesystem.default_block_size = PART

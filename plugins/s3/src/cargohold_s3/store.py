@@ -86,6 +86,11 @@ class _Body:
         return getattr(self._body, name)
 
 
+def _no_continue(params: dict[str, Any], **_: Any) -> None:
+    """Take out the ``Expect: 100-continue`` botocore puts on every upload of a file-like body."""
+    params["headers"].pop("Expect", None)
+
+
 class _S3FileSystem(S3FileSystem):  # type: ignore[misc]  # s3fs ships no type hints
     """s3fs raising built-in exceptions that name the endpoint, from open files as well as from the store's methods.
 
@@ -110,6 +115,13 @@ class _S3FileSystem(S3FileSystem):  # type: ignore[misc]  # s3fs ships no type h
     def standard_error(self, exc: Exception) -> Exception:
         """``standard_error`` for this filesystem's endpoint and credentials."""
         return standard_error(exc, self.endpoint, self.credentials_used)
+
+    async def set_session(self, *args: Any, **kwargs: Any) -> Any:
+        """s3fs's client, which sends no ``Expect: 100-continue``: aiohttp starts the read timeout only once a body
+        is sent, and a body held back for a continue that never comes left an upload to a hung server unbounded."""
+        client = await super().set_session(*args, **kwargs)
+        client.meta.events.register_last("before-call.s3", _no_continue, unique_id="cargohold-no-continue")
+        return client
 
     async def _call_s3(self, method: str, *args: Any, **kwargs: Any) -> Any:
         with mapped_errors(self.standard_error, keep=_TIMEOUTS):
@@ -278,7 +290,8 @@ class S3ArtifactStore(FsspecArtifactStore):
         config_kwargs: dict[str, Any] = {
             "connect_timeout": config.connect_timeout,
             "read_timeout": config.read_timeout,
-            "retries": {"max_attempts": config.retries + 1, "mode": "standard"},  # botocore counts the first try
+            # botocore's own "max_attempts" counts only the retries; "total_max_attempts" counts the first try too.
+            "retries": {"total_max_attempts": config.retries + 1, "mode": "standard"},
             "max_pool_connections": _CONNECTIONS,
         }
         if config.region:
