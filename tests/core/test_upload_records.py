@@ -52,3 +52,13 @@ def test_the_dead_records_a_writer_does_not_keep_are_removed() -> None:
     assert UploadRecord(*DESTINATION).dead() == set()
     taker.drop()
     assert _records() == []
+
+
+def test_live_names_the_uploads_running_writers_hold_and_no_dead_ones() -> None:
+    """What cleanup leaves alone: a dead writer's upload is not live, a running one's is until it lets go."""
+    _die_recording("dead", *DESTINATION)
+    running = UploadRecord(*DESTINATION)
+    running.keep("running")
+    assert UploadRecord(*DESTINATION).live() == {"running"}
+    running.drop()
+    assert UploadRecord(*DESTINATION).live() == set()

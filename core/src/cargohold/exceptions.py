@@ -140,3 +140,10 @@ class DeprecatedFieldWarning(DeprecationWarning):
 
     A ``DeprecationWarning``, so Python hides it by default; the command line shows it.
     """
+
+
+def timeout_raised(exc: BaseException) -> TimeoutError | None:
+    """The TimeoutError, with its message, that fsspec's bare ``FSTimeoutError`` stands for once out of its event
+    loop; None when the timeout said nothing (fsspec's own, or a deadline's cancellation)."""
+    cause = exc.__cause__
+    return cause if type(cause) is TimeoutError and str(cause) else None

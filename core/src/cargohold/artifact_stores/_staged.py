@@ -10,7 +10,7 @@ from __future__ import annotations
 import abc
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 __all__ = ["READ_SIZE", "PartUpload", "Reader", "SizedStream", "StagedFile"]
@@ -184,14 +184,37 @@ class SizedStream:
 
     A reader that holds fewer or more bytes (the file changed since it was listed) ends the body with
     an ``OSError``, kept in ``error`` so the caller can raise it rather than the HTTP library's wrapper.
+    Send it with ``sent_by`` to bound how long the receiver may take no bytes.
     """
 
     def __init__(self, reader: Reader, size: int) -> None:
         self._reader = reader
         self.size = size
         self.error: BaseException | None = None
+        #: The loop's time when the chunk being sent was handed out; None while the source is read.
+        self._handed_at: float | None = None
+
+    async def sent_by(self, request: Awaitable[T], stall: float, where: str) -> T:
+        """``request``'s result, where the request sends this stream to ``where`` (a service, in words); a
+        ``TimeoutError`` when a chunk waits ``stall`` seconds to be taken. HTTP clients (aiohttp) bound the wait
+        for a reply, not a send, so an upload to a server that stops reading would otherwise wait for ever."""
+        loop = asyncio.get_running_loop()
+        sending = asyncio.ensure_future(request)
+        try:
+            while not (await asyncio.wait({sending}, timeout=stall / 4))[0]:
+                if self._handed_at is not None and loop.time() - self._handed_at > stall:
+                    raise TimeoutError(
+                        f"{where} took none of the upload's bytes for {stall:g} s; check that it is up, or raise "
+                        "read_timeout in the store's config"
+                    )
+            return sending.result()
+        finally:
+            if not sending.done():
+                sending.cancel()
+                await asyncio.gather(sending, return_exceptions=True)
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
+        loop = asyncio.get_running_loop()
         try:
             left = self.size
             while left:
@@ -199,7 +222,9 @@ class SizedStream:
                 if not data:
                     raise OSError(f"the source ended {left} bytes short of the {self.size} it was listed with")
                 left -= len(data)
+                self._handed_at = loop.time()
                 yield data
+                self._handed_at = None
             if await _read(self._reader, 1):
                 raise OSError(f"the source grew past the {self.size} bytes it was listed with while it was read")
         except BaseException as exc:

@@ -18,7 +18,7 @@ from cargohold._paths import inside, normalize, split_scheme
 from cargohold.artifact_stores._staged import READ_SIZE, PartUpload, Reader, SizedStream, StagedFile
 from cargohold.artifact_stores._upload_records import UploadRecord
 from cargohold.artifact_stores.base import STAGING_SUFFIX, BaseArtifactStore, FileStat, ObjectInfo, WalkItem
-from cargohold.exceptions import CargoholdError, OutsideStoreError, ProtectedPathError
+from cargohold.exceptions import CargoholdError, OutsideStoreError, ProtectedPathError, timeout_raised
 
 if TYPE_CHECKING:
     from fsspec import AbstractFileSystem
@@ -381,10 +381,17 @@ class FsspecArtifactStore(BaseArtifactStore):
             self._add_metadata(fs_path, metadata)
 
     def _run(self, coroutine: Coroutine[Any, Any, T]) -> T:
-        """Wait for ``coroutine`` on the filesystem's event loop, from any thread but that loop's own."""
+        """Wait for ``coroutine`` on the filesystem's event loop, from any thread but that loop's own; a timeout
+        comes out as what was raised, not fsspec's bare stand-in."""
         from fsspec.asyn import sync
+        from fsspec.exceptions import FSTimeoutError
 
-        return cast(T, sync(self.filesystem.loop, lambda: coroutine))
+        try:
+            return cast(T, sync(self.filesystem.loop, lambda: coroutine))
+        except FSTimeoutError as exc:
+            if (raised := timeout_raised(exc)) is None:
+                raise
+            raise raised from None
 
     @_translated
     def copyfile(self, src: str, dst: str, overwrite: bool = False) -> None:

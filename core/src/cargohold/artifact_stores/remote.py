@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self
 from pydantic import Field, PrivateAttr, ValidationInfo, model_validator
 
 from cargohold.artifact_stores.base import BaseArtifactStoreConfig
-from cargohold.exceptions import DeadlineError, DeprecatedFieldWarning
+from cargohold.exceptions import DeadlineError, DeprecatedFieldWarning, timeout_raised
 from cargohold.flavors import SECRETS, STORED
 
 if TYPE_CHECKING:
@@ -161,9 +161,8 @@ def apply_deadline(filesystem: AsyncFileSystem, seconds: float, where: str) -> N
             try:
                 return sync(filesystem.loop, timed, *args, **kwargs)
             except FSTimeoutError as exc:  # fsspec's bare stand-in for a TimeoutError raised in its loop
-                cause = exc.__cause__
-                if type(cause) is TimeoutError and str(cause):  # a request's own timeout, already explained
-                    raise cause from None
+                if (raised := timeout_raised(exc)) is not None:  # a request's own timeout, already explained
+                    raise raised from None
                 raise DeadlineError(
                     f"{where} did not finish {name} within the deadline of {seconds:g} s; check that it is up, "
                     "or raise deadline in the store's config"

@@ -10,6 +10,7 @@ import asyncio
 import base64
 import io
 import json
+import math
 import random
 import traceback
 import uuid
@@ -83,6 +84,7 @@ class _BoundedRequests:
     """Makes a gcsfs class try each request ``retries + 1`` times at most, then raise a standard error."""
 
     _location: str
+    requests_timeout: aiohttp.ClientTimeout
     #: The config's ``credentials_used``, for the messages of refused logins.
     credentials_used = "the store's credentials"
 
@@ -120,6 +122,11 @@ class _BoundedRequests:
         """The JSON API's base URL requests go to: the name every flavor's filesystem gives its endpoint."""
         return self._location
 
+    @property
+    def stall(self) -> float:
+        """Seconds a streamed upload may wait for the server to take its next bytes: the read timeout."""
+        return self.requests_timeout.sock_read or math.inf
+
     def standard_error(self, exc: Exception) -> Exception:
         """``standard_error`` for this filesystem's endpoint and credentials."""
         return standard_error(exc, self.endpoint, self.credentials_used)
@@ -150,7 +157,8 @@ class _BoundedRequests:
         condition = {"ifGenerationMatch": "0"} if create_only else {}
         url = f"{self.endpoint}/upload/storage/v1/b/{quote(bucket)}/o"
         try:
-            await self._request_once("POST", url, uploadType="multipart", headers=headers, data=parts(), **condition)
+            request = dict(uploadType="multipart", headers=headers, data=parts(), **condition)
+            await body.sent_by(self._request_once("POST", url, **request), self.stall, f"GCS at {self.endpoint}")
         except Exception:
             if body.error is not None:  # the source's own failure, not the connection that broke because of it
                 raise body.error from None
