@@ -24,6 +24,7 @@ from endpoint_stores import CONFIGS, store_on
 from cargohold import BaseArtifactStore, transfer
 from cargohold.cli import main
 from cargohold.client import Client
+from cargohold_testkit import ends_within
 from cargohold_testkit.proxy import LatencyProxy
 from cargohold_testkit.servers import EmulatorServer, HungServer, closed_port, start_azure, start_gcs, start_s3
 
@@ -134,8 +135,7 @@ def test_a_server_that_hangs_mid_copy_fails_what_is_left_in_bounded_time(flavor:
     already sent on the store's pooled connections, and those still to come, get no answer. Every file left fails
     as a timeout after its tries (each wait bounded by the read timeout, the tries counted), and the copy ends.
 
-    The copy runs in a thread so that a wait without bound fails the test instead of hanging it: s3's uploads
-    once waited for ever on a ``100 Continue`` from the hung server."""
+    On the old code s3's uploads waited for ever on a ``100 Continue`` from the hung server."""
     with EMULATORS[flavor](tmp_path / "server") as server, LatencyProxy(server.endpoint, delay=0) as proxy:
         bucket = CONFIGS[flavor]("")["path"].split("://")[1].split("/")[0]
         FILESYSTEMS[flavor](**server.storage_options, skip_instance_cache=True).mkdir(bucket)
@@ -146,22 +146,14 @@ def test_a_server_that_hangs_mid_copy_fails_what_is_left_in_bounded_time(flavor:
         for i in range(4):
             (source / f"f{i}").write_bytes(bytes([i]) * 1000)
         progress = _HangAfterTheFirstFile(proxy)
-        results: list[transfer.TransferResult] = []
-        copying = threading.Thread(
-            target=lambda: results.append(
-                transfer.copy(f"{source}/", "far:copies/", recursive=True, jobs=3, progress=progress)
-            ),
-            daemon=True,  # a copy stuck on the old code must not keep the test process alive
-        )
-        copying.start()
         backoff = sum(transfer.RETRY_DELAY * 2**attempt * 1.5 for attempt in range(transfer.RETRIES))
         bound = (transfer.RETRIES + 1) * READ_TIMEOUT + backoff + MARGIN
-        copying.join(bound + 30)  # the first file's time, and the bound after it
-        assert not copying.is_alive(), "the copy was still waiting on the hung server"
+        result = ends_within(  # the first file's time, and the bound after it
+            bound + 30, lambda: transfer.copy(f"{source}/", "far:copies/", recursive=True, jobs=3, progress=progress)
+        )
         assert progress.hung_at is not None
         assert time.monotonic() - progress.hung_at < bound
         assert proxy.in_flight >= 1  # requests really were left unanswered
-    (result,) = results
     assert len(result.copied) >= 1
     assert len(result.copied) + len(result.failed) == 4
     assert result.failed

@@ -16,7 +16,7 @@ from collections.abc import Generator
 import pytest
 
 from cargohold_testkit.conformance import ArtifactStoreTests, advice, requires
-from cargohold_testkit.failures import StoreFailureTests
+from cargohold_testkit.failures import StoreFailureTests, ends_within
 from cargohold_testkit.flavor_checks import HEAVY_MODULES, FlavorTests
 from cargohold_testkit.through_fileio import ArtifactStoreTestsThroughFileio, ThroughFileio
 from cargohold_testkit.uploads import UploadTests
@@ -29,6 +29,7 @@ __all__ = [
     "StoreFailureTests",
     "ThroughFileio",
     "UploadTests",
+    "ends_within",
     "requires",
 ]
 

@@ -5,15 +5,44 @@ Subclass :class:`StoreFailureTests` and give it three fixtures, each yielding a 
 its first call: ``missing_bucket_store`` (its root lies in a bucket nobody made), ``dead_endpoint_store`` (its
 endpoint refuses connections; set retries to 0 so the test is quick) and ``refused_login_store`` (credentials the
 service refuses). A fixture whose failure your test server cannot stage calls ``pytest.skip`` with the reason.
+``ends_within`` runs a call against a hung server (the kit's ``HungServer``) so that waiting for ever fails the test.
 """
 
 from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import TypeVar
 
 import pytest
 
 from cargohold.plugin import BaseArtifactStore
 
-__all__ = ["StoreFailureTests"]
+__all__ = ["StoreFailureTests", "ends_within"]
+
+T = TypeVar("T")
+
+
+def ends_within(seconds: float, call: Callable[[], T]) -> T:
+    """``call()``'s result, or what it raised, from a thread that must end within ``seconds``: a call that would
+    wait for ever fails the test instead of hanging it (the thread is left behind, never keeping pytest alive)."""
+    returned: list[T] = []
+    raised: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            returned.append(call())
+        except BaseException as exc:  # handed to the test's thread below
+            raised.append(exc)
+
+    worker = threading.Thread(target=run, name="ends-within", daemon=True)
+    worker.start()
+    worker.join(seconds)
+    if raised:
+        raise raised[0]
+    if not returned:
+        pytest.fail(f"the call was still waiting after {seconds:g} s")
+    return returned[0]
 
 
 class StoreFailureTests:
